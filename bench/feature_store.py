@@ -95,7 +95,7 @@ if __name__ == '__main__':
     print(f'store / (a) = {store_rate / naive:.2f}x   (target >= 1.5x)')
     print(f'store / (b) = {store_rate / bare:.0%}     (target >= 80%)', flush=True)
     if args.profile:
-        from clipcap.images import load_image
+        from clipcap.image_files import load_image
         t = time.perf_counter()
         for p in paths[:100]: enc.processor(images=[load_image(p)], return_tensors='pt')
         print(f'read+decode+preprocess alone, one process: {100 / (time.perf_counter() - t):.1f} img/s')

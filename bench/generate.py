@@ -16,7 +16,7 @@ Run: python bench/generate.py [--threads N] [--profile]
 import argparse, time
 from dataclasses import replace
 import torch
-from clipcap.tiny import random_model
+from clipcap.model import random_model
 from clipcap.generate import generate
 
 NEW = 20  # new tokens per caption
@@ -95,7 +95,7 @@ def main():
     t_one = timed(lambda: [generate(model, f[None], **opts) for f in feats[:n_one]])
     t_32 = timed(lambda: generate(model, feats, **opts), repeat=2)
     orig = random_model('clipgpt-S', with_encoder=False)
-    orig.config = replace(orig.config, original_layout=True)
+    orig.config = replace(orig.config, clipgpt_layout=True)
     t_32o = timed(lambda: generate(orig, feats, **opts))
     gflops = matmul_gflops()
     step_gflops = step_gemm_gflops(model)

@@ -13,7 +13,7 @@ import argparse, json, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
-from clipcap.tiny import random_model
+from clipcap.model import random_model
 from clipcap.data import build_feature_store, CaptionDataset, collate_captions
 from clipcap.train import train
 

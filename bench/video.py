@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import torch
 from PIL import Image
-from clipcap.tiny import random_model
-from clipcap.image import Captioner
+from clipcap.model import random_model
+from clipcap.captioner import Captioner
 from clipcap.video import caption_video, synthetic_video
 
 TOKENS = 20
