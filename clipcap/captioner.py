@@ -15,12 +15,12 @@ from filelock import FileLock
 from fastcore.script import Param
 from fastcore.meta import delegates
 from tqdm.auto import tqdm
-from .core import atomic_write, run_cli
+from .core import atomic_write, run_cli, check_writable, UsageError, SIZES
 from .config import ClipCapConfig, get_config
 from .model import ClipCapModel
 from .checkpoints import load_model, released_name, CHECKPOINT_SUFFIXES
 from .image_files import load_image, ImageLoadError, render_caption
-from .generate import generate, decode_options
+from .generate import generate, DecodeConfig, decode_config
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'expand_images', 'CaptionResult', 'Captioner', 'size_tag', 'caption_images', 'image_cli']
@@ -61,8 +61,6 @@ class CaptionResult:
     def ok(self)->bool: return self.error is None
 
 # %% ../nbs/10_captioner.ipynb #36b5bb1c
-_GENERATE_OPTIONS = set(inspect.signature(generate).parameters) - {'model', 'image_embeds'}
-
 class Captioner:
     "Load a captioning model once; caption images in batches."
     def __init__(self, checkpoint:str|Path|ClipCapModel='S', # Released name ('S', 'L', 'coco', 'conceptual'), folder, file, hub id or model
@@ -72,12 +70,11 @@ class Captioner:
                  num_workers:int=4, # Threads reading images
                  progress:bool=False, # Show a progress bar
                  cache:str|Path|None=None, # Cache of released weights
-                 **decode, # Options of `clipcap.generate.generate`: num_beams, do_sample, temperature, top_p, ...
+                 decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.generate.DecodeConfig`)
+                 **options, # Changes to `decode` by name: beams, nbest, temperature, max_tokens, ...
                 ):
-        unknown = set(decode) - _GENERATE_OPTIONS
-        if unknown: raise TypeError(f"Unknown decoding options {sorted(unknown)}; choose from {sorted(_GENERATE_OPTIONS)}")
         if batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.checkpoint, self.decode = checkpoint, decode
+        self.checkpoint, self.decode = checkpoint, decode_config(decode, **options)
         self.batch_size, self.num_workers, self.progress = batch_size, num_workers, progress
         self.model = load_model(checkpoint, device, dtype, cache=cache)
         self.size_tag = size_tag(checkpoint, self.model)
@@ -116,11 +113,11 @@ class Captioner:
                 if good:
                     with torch.inference_mode():
                         feats = self.encoder(self.encoder.preprocess([loaded[j][0] for j in good]))
-                        out = generate(self.model, feats, **self.decode)
+                        out = generate(self.model, feats, self.decode)
                     for k, j in enumerate(good):
                         r = results[j]
                         r.caption, r.score = out.captions[k], float(out.scores[k])
-                        if self.decode.get('num_return_sequences', 1) > 1: r.nbest = [(c, float(s)) for c, s in out.nbest[k]]
+                        if self.decode.nbest > 1: r.nbest = [(c, float(s)) for c, s in out.nbest[k]]
                 for r, (im, _) in zip(results, loaded): yield r, im
                 bar.update(len(chunk))
 
@@ -197,14 +194,13 @@ def _original_weights(name:str, size:str)->str:
     p = Path('weights') / {'S': 'small', 'L': 'large'}[size.upper()] / name
     return str(p) if not Path(name).exists() and p.is_file() else name
 
-@delegates(decode_options)
+@delegates(DecodeConfig)
 def _image_cli(
     paths:Param("Images, folders or globs", nargs='*', opt=False)=None,
     img_path:Param("Image, folder or glob (-I/--img-path; may repeat, or take several)", nargs='+', action='extend')=None,
-    size:Param("Released model when no checkpoint is given (-S/--size)", choices=['S', 'L', 's', 'l'])='S',
+    size:Param("The original's released model S or L (-S/--size); with -C, the size its file must have", choices=['S', 'L', 's', 'l'])=None,
     checkpoint_name:Param("Released name (S, L, coco, conceptual), local folder or checkpoint file, or hub id (-C)")=None,
     res_path:Param("Folder for the captioned images (-R/--res-path)")='./data/result/prediction',
-    nbest:Param("Captions per image (-N); all are written to --json", int)=1,
     batch_size:Param("Images per batch", int)=32,
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
     dtype:Param("float32, float16, bfloat16 (default: the weights' own)")=None,
@@ -212,34 +208,36 @@ def _image_cli(
     csv_path:Param("Write all results to this CSV file (--csv)")=None,
     no_render:Param("Do not write captioned images", bool)=False,
     cache:Param("Cache folder for released weights (default: $CLIPCAP_CACHE or ~/.cache/clipcap)")=None,
-    **kwargs, # Decoding flags: see `clipcap.generate.decode_options`
+    **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig` (-B beams, -N nbest, -T temperature)
 ):
     "Caption images with a CLIP-prefix model."
     inputs = list(paths or []) + list(img_path or [])
-    if not inputs: print("error: no images given (pass paths, folders or globs, or -I)", file=sys.stderr); return 2
+    if not inputs: raise UsageError("no images given (pass paths, folders or globs, or -I)")
     items = expand_images(inputs)
-    if not items: print(f"error: no image files in {inputs}", file=sys.stderr); return 2
-    checkpoint = size.upper() if checkpoint_name is None else _original_weights(checkpoint_name, size)
-    try:
-        decode = decode_options(**kwargs)
-        if nbest > 1: decode['num_return_sequences'] = nbest
-        cap = Captioner(checkpoint, device=device, dtype=dtype, batch_size=batch_size, progress=len(items) > 1,
-                        cache=cache, **decode)
-    except (OSError, ValueError, TypeError) as e: print(f"error: {e}", file=sys.stderr); return 2
+    if not items: raise UsageError(f"no image files in {inputs}")
+    decode = DecodeConfig(**kwargs)  # checked, like every output below, before a model is loaded
+    for p in (json_path, csv_path): p and check_writable(p)
+    if not no_render: check_writable(res_path, folder=True)
+    cap = Captioner(_checkpoint(checkpoint_name, size), device=device, dtype=dtype, batch_size=batch_size,
+                    progress=len(items) > 1, cache=cache, decode=decode)
+    if size and checkpoint_name and cap.size_tag in SIZES and cap.size_tag != size.upper():
+        raise UsageError(f"-S {size.upper()} was given, but {checkpoint_name} is the original's {cap.size_tag} model: drop -S, or give the matching size")
     results = caption_images(items, cap, res_path=None if no_render else res_path)
     for r in results:
         if not r.ok: print(f"error: {r.error}", file=sys.stderr)
         elif len(results) == 1: print(r.caption)
         else: print(f"{r.source}\t{r.caption}")
     rows = [asdict(r) for r in results]
-    if json_path: atomic_write(_parent(json_path), lambda p: Path(p).write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding='utf-8'))
-    if csv_path: atomic_write(_parent(csv_path), lambda p: _write_csv(p, rows))
+    if json_path: atomic_write(json_path, lambda p: Path(p).write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding='utf-8'))
+    if csv_path: atomic_write(csv_path, lambda p: _write_csv(p, rows))
     failed = sum(not r.ok for r in results)
     if failed: print(f"{failed} of {len(results)} images failed", file=sys.stderr)
     return 1 if failed else 0
 
-def _parent(path)->Path:
-    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True); return p
+def _checkpoint(checkpoint_name:str|None, size:str|None)->str:
+    "What -C and -S name: a released size, or the checkpoint (found where the original kept it, `weights/{small,large}/`)."
+    if checkpoint_name is None: return (size or 'S').upper()
+    return _original_weights(checkpoint_name, size) if size else checkpoint_name
 
 def _write_csv(path, rows):
     cols = ['source', 'caption', 'score', 'error', 'render']

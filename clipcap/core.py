@@ -10,8 +10,8 @@ import torch
 from fastcore.script import anno_parser
 
 # %% auto #0
-__all__ = ['DTYPES', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder', 'pick_device', 'to_dtype', 'size_preset',
-           'from_hub', 'UsageError', 'command_parser', 'flag_names', 'run_cli']
+__all__ = ['DTYPES', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder', 'UsageError', 'check_writable', 'pick_device',
+           'to_dtype', 'size_preset', 'from_hub', 'command_parser', 'flag_names', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -51,6 +51,23 @@ def atomic_folder(path:str|Path, # The folder to (re)write
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
     finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../nbs/00_core.ipynb #dc91df42
+class UsageError(ValueError):
+    "A command was called wrongly (exit code 2)."
+
+def check_writable(path:str|Path, # A file to be written, or a folder (`folder=True`)
+                   folder:bool=False, # `path` is a folder to write files into
+                  )->Path:
+    "Make the folder `path` goes in (or `path` itself) and check that files can be written there; else `UsageError`."
+    path = Path(path).expanduser()
+    d = path if folder else path.parent
+    if not folder and path.is_dir(): raise UsageError(f"{path}: is a folder, expected a file name")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=d, prefix='.clipcap-check.'): pass
+    except OSError as e: raise UsageError(f"{path}: cannot write there ({e.strerror or type(e).__name__})") from None
+    return path
 
 # %% ../nbs/00_core.ipynb #f65e6b16
 def pick_device(device:str|torch.device|None=None, # 'cuda', 'cuda:1', 'cpu', 'mps'; None: the best available
@@ -97,9 +114,6 @@ def from_hub(cls, # A class with `from_pretrained` (a model, tokenizer, processo
                       f"pass a local folder instead of {name!r}.") from e
 
 # %% ../nbs/00_core.ipynb #78dbf445
-class UsageError(ValueError):
-    "A command was called wrongly (exit code 2)."
-
 def command_parser(func, # A function whose parameters (with docments or `Param`s) are the options
                    aliases:dict|None=None, # Short flags, e.g. `{'-I': 'img_path'}`
                    prog:str|None=None, # Name shown by `--help`
@@ -120,11 +134,17 @@ def flag_names(message:str, # An error message that may name Python parameters
                func, # The command's function
                aliases:dict|None=None, # Its short flags
               )->str:
-    "`message` with each of `func`'s parameter names written as the flag a user types (`n_frames` → `--n-frames (-N)`)."
+    "`message` with `func`'s parameter names written as the flags a user types (`n_frames` → `--n-frames (-N)`)."
     short = {v: k for k, v in (aliases or {}).items()}
-    names = [n for n in inspect.signature(func).parameters if '_' in n]
+    names = sorted(inspect.signature(func).parameters, key=len, reverse=True)
+    names = [n for n in names if n not in ('args', 'kwargs')]
+    if not names: return message
     def flag(m): return f"--{m[1].replace('_', '-')}" + (f" ({short[m[1]]})" if m[1] in short else '')
-    return re.sub(r'(?<![\w-])(' + '|'.join(map(re.escape, names)) + r')(?![\w])', flag, message) if names else message
+    under = [n for n in names if '_' in n]
+    if under: message = re.sub(rf"(?<![\w/.'-])({'|'.join(map(re.escape, under))})(?![\w/'])", flag, message)
+    plain = [n for n in names if '_' not in n]
+    if plain: message = re.sub(rf"(?<![\w/.'-])({'|'.join(map(re.escape, plain))})(?=\s+must|\s+\(|=|\s+can't|\s+and\s+\w+\s+contradict)", flag, message)
+    return message
 
 # %% ../nbs/00_core.ipynb #0b127c3c
 def run_cli(func, # The command: a function returning an exit code (None counts as 0)

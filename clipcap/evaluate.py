@@ -15,17 +15,17 @@ from fastcore.script import Param
 from fastcore.meta import delegates
 from tqdm.auto import tqdm
 from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
-from .core import atomic_write, run_cli, from_hub
+from .core import atomic_write, run_cli, from_hub, check_writable, UsageError
 from .model import ClipCapModel
 from .image_files import render_caption
-from .generate import generate, decode_options
+from .generate import generate, DecodeConfig, decode_config
 from .data import FeatureStore
 from .checkpoints import load_model
 
 # %% auto #0
 __all__ = ['PUNCTUATIONS', 'PTB_JAVA', 'PTB_PYTHON', 'java_available', 'ptb_tokenize_python', 'ptb_tokenize', 'CaptionMetrics',
            'caption_metrics', 'ClipScorer', 'render_examples', 'Evaluation', 'model_info', 'write_results', 'evaluate',
-           'evaluate_cli']
+           'results_name', 'evaluate_cli']
 
 # %% ../nbs/09_evaluate.ipynb #36791fc4
 PUNCTUATIONS = set(_ptb.PUNCTUATIONS)  # tokens pycocoevalcap drops after tokenising
@@ -354,9 +354,11 @@ def evaluate(model:ClipCapModel, # The captioner
              spice:bool=False, # SPICE (needs Stanford CoreNLP; see `caption_metrics`)
              model_name:str|None=None, # How to name the model in the results (e.g. its checkpoint)
              progress:bool=True, # Show progress bars
-             **decode_options, # Keywords of `clipcap.generate.generate`
+             decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.generate.DecodeConfig`)
+             **options, # Changes to `decode` by name: beams, temperature, max_tokens, ...
             )->Evaluation:
     "Caption a split of a feature store, score it, write the results folder, and return the scores."
+    decode = decode_config(decode, **options)
     store = data if isinstance(data, FeatureStore) else FeatureStore(data)
     store.check_compatible(model)
     idx, names, references, unref = _split_items(store, split)
@@ -365,7 +367,7 @@ def evaluate(model:ClipCapModel, # The captioner
     feats = store.embeddings[torch.as_tensor(idx)]
     t0, captions = time.time(), []
     for i in tqdm(range(0, len(idx), batch_size), desc=f'caption {split}', disable=not progress):
-        captions += generate(model, feats[i:i + batch_size], **decode_options).captions
+        captions += generate(model, feats[i:i + batch_size], decode).captions
     gen_s = time.time() - t0
     m = caption_metrics(captions, references, tokenizer=tokenizer, meteor=meteor, spice=spice)
     metrics, per, notes = dict(m.overall), dict(m.per_image), notes + m.notes
@@ -374,7 +376,7 @@ def evaluate(model:ClipCapModel, # The captioner
         s = scorer.score(feats, captions, references, feature=store.encoder_info.get('image_feature', model.config.image_feature))
         for k, v in s.items(): per[k] = [float(x) for x in v]; metrics[k] = float(np.mean(per[k]))
     table = pd.DataFrame(dict(image=names, caption=captions, references=references, **per))
-    info = dict(model=model_info(model, model_name), split=split, n_images=len(idx), decode_options=dict(decode_options),
+    info = dict(model=model_info(model, model_name), split=split, n_images=len(idx), decode_options=decode.to_dict(),
                 tokenizer=m.tokenizer, feature_store=str(getattr(store, 'path', '')), notes=notes,
                 cider_note="CIDEr (coco-caption's CIDEr-D) takes its IDF from this split's references: compare it only with scores on the same split",
                 generation_seconds=round(gen_s, 3), render_failures=[])
@@ -388,15 +390,22 @@ def evaluate(model:ClipCapModel, # The captioner
     return Evaluation(metrics, table, info, out)
 
 # %% ../nbs/09_evaluate.ipynb #a11c7340
+def results_name(checkpoint:str, # What -C named: a released name, a folder, a file or a hub id
+                )->str:
+    "A results folder name that tells checkpoints apart (up to three path parts): `runs/a/best` → `runs-a-best`, `S` → `S`."
+    parts = [p for p in Path(str(checkpoint)).expanduser().parts if p not in ('/', '.', '..', '~')]
+    if parts and Path(str(checkpoint)).suffix in ('.pt', '.pth', '.bin', '.ckpt', '.safetensors'): parts[-1] = Path(parts[-1]).stem
+    return re.sub(r'[^A-Za-z0-9_.]+', '-', '-'.join(parts[-3:])).strip('-') or 'model'
+
 _ALIASES = {'-I': 'img_path', '-S': 'size', '-C': 'checkpoint_name', '-R': 'res_path', '-T': 'temperature',
             '-B': 'beams'}
 
-@delegates(decode_options)
+@delegates(DecodeConfig)
 def _evaluate_cli(
     data:Param("Feature store folder (clipcap-dataset's output) with the split and its references")=None,
     split:Param("Split to evaluate")='test',
     checkpoint_name:Param("Model folder, released name (S, L, coco, conceptual), checkpoint file or hub id (-C/--checkpoint-name)")=None,
-    size:Param("Original model size S or L (-S/--size): the released model when -C is not given", choices=['S', 'L', 's', 'l'])='S',
+    size:Param("The original's released model S or L (-S/--size), when -C is not given", choices=['S', 'L', 's', 'l'])='S',
     img_path:Param("Images folder, for rendered examples (-I/--img-path)")=None,
     res_path:Param("Results parent folder (-R/--res-path)")='./data/result/evaluation',
     batch_size:Param("Images per generation batch", int)=64,
@@ -405,23 +414,17 @@ def _evaluate_cli(
     no_meteor:Param("Skip METEOR (its Java start takes tens of seconds)", bool)=False,
     spice:Param("Also compute SPICE (needs Stanford CoreNLP)", bool)=False,
     device:Param("cuda, cpu, ... (default: cuda when available)")=None,
-    **kwargs, # Decoding flags: see `clipcap.generate.decode_options`
+    **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig`
 ):
     "Evaluate a CLIP-prefix captioner on a split of a feature store."
-    if not data: print("error: pass the feature store with --data", file=sys.stderr); return 2
-    if img_path and not Path(img_path).is_dir(): print(f"error: {img_path}: no such images folder", file=sys.stderr); return 2
+    if not data: raise UsageError("pass the feature store with --data")
+    if img_path and not Path(img_path).is_dir(): raise UsageError(f"{img_path}: no such images folder")
     checkpoint = checkpoint_name or size.upper()
-    try:
-        opts = decode_options(**kwargs)
-        model = load_model(checkpoint, device=device)
-        store = FeatureStore(data)
-    except (OSError, ValueError, KeyError) as e: print(f"error: {e}", file=sys.stderr); return 2
-    name = Path(str(checkpoint).rstrip('/')).stem or str(checkpoint)
-    out = Path(res_path) / f"{name}_{split}"
-    try:
-        ev = evaluate(model, store, split, out_dir=out, images_dir=img_path, examples=examples, batch_size=batch_size,
-                      tokenizer=tokenizer, meteor=False if no_meteor else None, spice=spice, model_name=str(checkpoint), **opts)
-    except ValueError as e: print(f"error: {e}", file=sys.stderr); return 2
+    decode, store = DecodeConfig(**kwargs), FeatureStore(data)  # checked before the model is loaded
+    out = check_writable(Path(res_path) / f"{results_name(checkpoint)}_{split}", folder=True)
+    model = load_model(checkpoint, device=device)
+    ev = evaluate(model, store, split, out_dir=out, images_dir=img_path, examples=examples, batch_size=batch_size,
+                  tokenizer=tokenizer, meteor=False if no_meteor else None, spice=spice, model_name=str(checkpoint), decode=decode)
     print(pd.DataFrame([ev.metrics]).round(4).to_string(index=False))
     for n in ev.info['notes']: print(f"note: {n}", file=sys.stderr)
     for f in ev.info['render_failures']: print(f"error: {f['error']}", file=sys.stderr)

@@ -4,15 +4,16 @@
 
 # %% ../nbs/06_generate.ipynb #c882a6d6
 from __future__ import annotations
-import warnings
+import inspect, warnings
 from dataclasses import dataclass, field
 import torch
+from fastcore.basics import patch, store_attr
 from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthLogitsProcessor,
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
                           TopKLogitsWarper, TopPLogitsWarper)
 
 # %% auto #0
-__all__ = ['clean_caption', 'decode_options', 'GenerationOutput', 'generate']
+__all__ = ['clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -21,44 +22,67 @@ def clean_caption(text:str, # Decoded caption text
     text = text.strip()
     return text[:1].upper() + text[1:]
 
-# %% ../nbs/06_generate.ipynb #7599c654
-def _check_options(temperature=1.0, top_k=0, top_p=1.0, num_beams=1, num_return_sequences=1, max_new_tokens=40,
-                   min_new_tokens=0, repetition_penalty=1.0, no_repeat_ngram_size=0, do_sample=False, **_):
-    "Raise a ValueError naming the first decoding option that is out of range."
-    checks = [(temperature > 0, f"temperature must be > 0 (got {temperature}); use do_sample=False for greedy decoding"),
-              (top_k >= 0, f"top_k must be >= 0 (0 turns it off), got {top_k}"),
-              (0 < top_p <= 1, f"top_p must be in (0, 1], got {top_p}"),
-              (num_beams >= 1, f"num_beams must be >= 1, got {num_beams}"),
-              (num_return_sequences >= 1, f"num_return_sequences must be >= 1, got {num_return_sequences}"),
-              (do_sample or num_return_sequences <= num_beams,
-               f"num_return_sequences ({num_return_sequences}) can't exceed num_beams ({num_beams}) without sampling"),
-              (max_new_tokens >= 1, f"max_new_tokens must be >= 1, got {max_new_tokens}"),
-              (0 <= min_new_tokens <= max_new_tokens, f"min_new_tokens must be in [0, max_new_tokens], got {min_new_tokens}"),
-              (repetition_penalty > 0, f"repetition_penalty must be > 0 (1 turns it off), got {repetition_penalty}"),
-              (no_repeat_ngram_size >= 0, f"no_repeat_ngram_size must be >= 0 (0 turns it off), got {no_repeat_ngram_size}")]
+# %% ../nbs/06_generate.ipynb #f7c3b13f
+class DecodeConfig:
+    "How captions are decoded: one validated set of options for `generate`, the captioner, evaluation, video and commands."
+    def __init__(self, beams:int=1, # Beam width (-B; 1: greedy search or sampling)
+                 nbest:int=1, # Captions kept per image, best first (at most --beams unless sampling)
+                 temperature:float=1.0, # Sampling temperature (> 0); any value but 1 turns sampling on (-T)
+                 top_k:int=0, # Sample among the k most likely tokens (0: all); > 0 turns sampling on
+                 top_p:float=1.0, # Sample within the smallest set holding this probability mass (1: all); < 1 turns sampling on
+                 sample:bool=False, # Sample even at temperature 1 without top-k or top-p
+                 greedy:bool=False, # Never sample (ignore temperature, top-k and top-p)
+                 max_tokens:int=40, # Most new tokens per caption (EOS included)
+                 min_tokens:int=0, # Fewest new tokens before EOS is allowed
+                 repetition_penalty:float=1.0, # > 1 discourages tokens already generated (1: off)
+                 no_repeat_ngram:int=0, # Forbid repeating any n-gram of this size (0: off)
+                 length_penalty:float=1.0, # Score = log-prob / length ** length_penalty (ranks beams and the n-best)
+                 seed:int|None=100, # Seed of sampling, so that runs repeat (None: unseeded); the global random state is untouched
+                ):
+        store_attr()
+        self.check()
+
+    @property
+    def do_sample(self)->bool:
+        "Whether tokens are sampled rather than chosen by the highest score."
+        return not self.greedy and (self.sample or self.temperature != 1.0 or self.top_k > 0 or self.top_p < 1.0)
+
+    def to_dict(self)->dict: return {k: getattr(self, k) for k in inspect.signature(DecodeConfig).parameters}
+    def replace(self, **changes)->DecodeConfig: return DecodeConfig(**{**self.to_dict(), **changes})
+    def __eq__(self, other): return isinstance(other, DecodeConfig) and self.to_dict() == other.to_dict()
+    def __repr__(self):
+        changed = {k: v for k, v in self.to_dict().items() if v != inspect.signature(DecodeConfig).parameters[k].default}
+        return f"DecodeConfig({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+# %% ../nbs/06_generate.ipynb #ea7f64ab
+@patch
+def check(self:DecodeConfig):
+    "Raise a `ValueError` naming the first option that is out of range."
+    checks = [(not (self.sample and self.greedy), "sample and greedy contradict each other: choose one"),
+              (self.temperature > 0, f"temperature must be > 0 (got {self.temperature}); use greedy for greedy decoding"),
+              (self.top_k >= 0, f"top_k must be >= 0 (0 turns it off), got {self.top_k}"),
+              (0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}"),
+              (self.beams >= 1, f"beams must be >= 1, got {self.beams}"),
+              (self.nbest >= 1, f"nbest must be >= 1, got {self.nbest}"),
+              (self.do_sample or self.nbest <= self.beams,
+               f"nbest ({self.nbest}) can't exceed beams ({self.beams}) without sampling: raise beams too"),
+              (self.max_tokens >= 1, f"max_tokens must be >= 1, got {self.max_tokens}"),
+              (0 <= self.min_tokens <= self.max_tokens, f"min_tokens must be in [0, max_tokens], got {self.min_tokens}"),
+              (self.repetition_penalty > 0, f"repetition_penalty must be > 0 (1 turns it off), got {self.repetition_penalty}"),
+              (self.no_repeat_ngram >= 0, f"no_repeat_ngram must be >= 0 (0 turns it off), got {self.no_repeat_ngram}")]
     for ok, msg in checks:
         if not ok: raise ValueError(msg)
 
-def decode_options(temperature:float=1.0, # Sampling temperature (> 0); not 1 turns sampling on (-T)
-                   beams:int=1, # Beam width (-B; 1: no beam search)
-                   top_k:int=0, # Sample from the k most likely tokens (0: all); > 0 turns sampling on
-                   top_p:float=1.0, # Nucleus sampling mass (1: all); < 1 turns sampling on
-                   sample:bool=False, # Sample even at temperature 1 without top-k or top-p
-                   greedy:bool=False, # Never sample (ignore temperature, top-k and top-p)
-                   max_tokens:int=40, # Most new tokens per caption
-                   min_tokens:int=0, # Fewest new tokens before EOS is allowed
-                   repetition_penalty:float=1.0, # > 1 discourages tokens already generated
-                   no_repeat_ngram:int=0, # Forbid repeating any n-gram of this size (0: off)
-                   seed:int=100, # Random seed, for reproducible sampling (the original used 100)
-                  )->dict:
-    "Command-line decoding flags → keyword arguments of `generate` (every clipcap command takes these flags)."
-    if sample and greedy: raise ValueError("sample and greedy contradict each other: choose one")
-    do_sample = not greedy and (sample or temperature != 1.0 or top_k > 0 or top_p < 1.0)
-    opts = dict(max_new_tokens=max_tokens, min_new_tokens=min_tokens, num_beams=beams, do_sample=do_sample,
-                temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
-                no_repeat_ngram_size=no_repeat_ngram, seed=seed)
-    _check_options(**opts)
-    return opts
+# %% ../nbs/06_generate.ipynb #48b71f82
+def decode_config(decode:DecodeConfig|dict|None=None, # A config, a dict of its options, or None for the defaults
+                  **changes, # Options to change
+                 )->DecodeConfig:
+    "A `DecodeConfig` from a config, a dict or nothing, with `changes` applied (unknown names are refused by name)."
+    base = decode.to_dict() if isinstance(decode, DecodeConfig) else dict(decode or {})
+    known = set(inspect.signature(DecodeConfig).parameters)
+    unknown = sorted(set(base) - known | set(changes) - known)
+    if unknown: raise TypeError(f"unknown decoding options {unknown}; choose from {sorted(known)}")
+    return DecodeConfig(**{**base, **changes})
 
 # %% ../nbs/06_generate.ipynb #80e861e7
 @dataclass
@@ -70,39 +94,37 @@ class GenerationOutput:
     nbest:list=field(default_factory=list) # Per image, all `num_return_sequences` (caption, score) pairs, best first
 
 # %% ../nbs/06_generate.ipynb #0e169ae0
-def _processors(eos:int, device, do_sample=False, temperature=1.0, top_k=0, top_p=1.0, min_new_tokens=0,
-                repetition_penalty=1.0, no_repeat_ngram_size=0, **_)->LogitsProcessorList:
+def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
     "The logits processors Hugging Face's `generate` builds for these options, in its order."
     ps = LogitsProcessorList()
-    if repetition_penalty != 1.0: ps.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
-    if no_repeat_ngram_size > 0: ps.append(NoRepeatNGramLogitsProcessor(no_repeat_ngram_size))
-    if min_new_tokens > 0: ps.append(MinNewTokensLengthLogitsProcessor(0, min_new_tokens, eos, device=device))
-    if do_sample:
-        if temperature != 1.0: ps.append(TemperatureLogitsWarper(temperature))
-        if top_k > 0: ps.append(TopKLogitsWarper(top_k))
-        if top_p < 1.0: ps.append(TopPLogitsWarper(top_p))
+    if c.repetition_penalty != 1.0: ps.append(RepetitionPenaltyLogitsProcessor(c.repetition_penalty))
+    if c.no_repeat_ngram > 0: ps.append(NoRepeatNGramLogitsProcessor(c.no_repeat_ngram))
+    if c.min_tokens > 0: ps.append(MinNewTokensLengthLogitsProcessor(0, c.min_tokens, eos, device=device))
+    if c.do_sample:
+        if c.temperature != 1.0: ps.append(TemperatureLogitsWarper(c.temperature))
+        if c.top_k > 0: ps.append(TopKLogitsWarper(c.top_k))
+        if c.top_p < 1.0: ps.append(TopPLogitsWarper(c.top_p))
     return ps
 
-def _generate_original(model, prefix:torch.Tensor, max_new_tokens=40, do_sample=False, num_beams=1,
-                       num_return_sequences=1, **opts):
-    "Decode in the original's layout with a KV cache → (token ids [N, T] padded with EOS, total log-probs [N], lengths [N])."
-    if num_beams > 1:
+def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig):
+    "Decode in clipgpt's layout with a KV cache → (token ids [N, T] padded with EOS, total log-probs [N], lengths [N])."
+    if c.beams > 1:
         raise ValueError("Beam search is not available for models in the original's layout (converted clipgpt "
                          "checkpoints, config.clipgpt_layout=True): use greedy decoding or sampling")
     gpt, eos = model.gpt, model.eos_token_id
     bos = model.tokenizer.bos_token_id if model.tokenizer.bos_token_id is not None else eos
     wte, wpe = gpt.transformer.wte, gpt.transformer.wpe
-    prefix = prefix.repeat_interleave(num_return_sequences, 0)
+    prefix = prefix.repeat_interleave(c.nbest, 0)
     N, K, dev = prefix.shape[0], prefix.shape[1], prefix.device
-    processors = _processors(eos, dev, do_sample=do_sample, **opts)
+    processors = _processors(c, eos, dev)
     start = torch.cat([wte(torch.full((N, 1), bos, device=dev)), prefix], 1)
     pos = wpe(torch.arange(K + 1, device=dev))
     tokens = torch.empty((N, 0), dtype=torch.long, device=dev)
     total = torch.zeros(N, device=dev)
     done = torch.zeros(N, dtype=torch.bool, device=dev)
-    lengths = torch.full((N,), max_new_tokens, device=dev)
+    lengths = torch.full((N,), c.max_tokens, device=dev)
     cache = None
-    for step in range(max_new_tokens):
+    for step in range(c.max_tokens):
         if step == 0: x, kw = (start + pos), dict(use_cache=False)  # step 0: wpe by hand once, GPT-2's on top
         elif step == 1:  # the start positions now carry wpe three times, generated tokens twice
             cache = DynamicCache(config=gpt.config)
@@ -112,7 +134,7 @@ def _generate_original(model, prefix:torch.Tensor, max_new_tokens=40, do_sample=
             x, kw = wte(tokens[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
         logits = gpt(inputs_embeds=x, logits_to_keep=1, **kw).logits[:, -1].float()
         scores = processors(tokens, logits).log_softmax(-1)
-        nxt = torch.multinomial(scores.exp(), 1)[:, 0] if do_sample else scores.argmax(-1)
+        nxt = torch.multinomial(scores.exp(), 1)[:, 0] if c.do_sample else scores.argmax(-1)
         nxt = nxt.masked_fill(done, eos)
         total += scores.gather(1, nxt[:, None])[:, 0].masked_fill(done, 0)
         tokens = torch.cat([tokens, nxt[:, None]], 1)
@@ -123,23 +145,20 @@ def _generate_original(model, prefix:torch.Tensor, max_new_tokens=40, do_sample=
     return tokens, total, lengths
 
 # %% ../nbs/06_generate.ipynb #4310ab29
-def _generate_hf(model, prefix:torch.Tensor, max_new_tokens=40, min_new_tokens=0, num_beams=1, length_penalty=1.0,
-                 num_return_sequences=1, do_sample=False, temperature=1.0, top_k=0, top_p=1.0,
-                 repetition_penalty=1.0, no_repeat_ngram_size=0):
+def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig):
     "Decode with `model.gpt.generate` → (token ids [N, T] padded with EOS, scores [N] or None, total log-probs [N] or None)."
     eos = model.eos_token_id
-    extra = dict(temperature=temperature, top_k=top_k, top_p=top_p) if do_sample else {}  # only the flags that apply,
-    if num_beams > 1: extra['length_penalty'] = length_penalty                             # so HF warns of nothing
+    extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only the flags that apply,
+    if c.beams > 1: extra['length_penalty'] = c.length_penalty                                     # so HF warns of nothing
     mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)
     with warnings.catch_warnings():  # penalties on new tokens only is what we want: the prompt is a prefix, not tokens
         warnings.filterwarnings('ignore', message='Passing `(repetition_penalty|no_repeat_ngram_size)` with `inputs_embeds`')
-        out = model.gpt.generate(inputs_embeds=prefix, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                 min_new_tokens=min_new_tokens, num_beams=num_beams,
-                                 num_return_sequences=num_return_sequences, do_sample=do_sample,
-                                 repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                                 eos_token_id=eos, pad_token_id=eos, bos_token_id=eos, use_cache=True,
-                                 return_dict_in_generate=True, output_scores=True, **extra)
-    if num_beams > 1: return out.sequences, out.sequences_scores.float(), None
+        out = model.gpt.generate(inputs_embeds=prefix, attention_mask=mask, max_new_tokens=c.max_tokens,
+                                 min_new_tokens=c.min_tokens, num_beams=c.beams, num_return_sequences=c.nbest,
+                                 do_sample=c.do_sample, repetition_penalty=c.repetition_penalty,
+                                 no_repeat_ngram_size=c.no_repeat_ngram, eos_token_id=eos, pad_token_id=eos,
+                                 bos_token_id=eos, use_cache=True, return_dict_in_generate=True, output_scores=True, **extra)
+    if c.beams > 1: return out.sequences, out.sequences_scores.float(), None
     # log-probability of each chosen token: its score minus the step's logsumexp (cheaper than a full log_softmax)
     logp = torch.stack([s.gather(1, out.sequences[:, t, None])[:, 0] - s.logsumexp(-1) for t, s in enumerate(out.scores)], 1)
     return out.sequences, None, logp
@@ -152,55 +171,41 @@ def _first_eos(tokens:torch.Tensor, eos:int)->torch.Tensor:
 
 def generate(model, # A `ClipCapModel`
              image_embeds:torch.Tensor, # [B, d] image features, or [B, K, E] prefixes already mapped
-             *,
-             max_new_tokens:int=40, # Most new tokens per caption (EOS included)
-             min_new_tokens:int=0, # EOS is forbidden before this many tokens
-             num_beams:int=1, # Beam width (1: greedy or sampling)
-             length_penalty:float=1.0, # Score = log-prob / length ** length_penalty (ranks beams)
-             num_return_sequences:int=1, # Captions kept per image (≤ num_beams unless sampling), in `.nbest`
-             do_sample:bool=False, # Sample instead of taking the most likely token
-             temperature:float=1.0, # Sampling temperature (> 0)
-             top_k:int=0, # Sample among the k most likely tokens (0: all)
-             top_p:float=1.0, # Sample within the smallest set holding this probability mass (1: all)
-             repetition_penalty:float=1.0, # > 1 makes already generated tokens less likely
-             no_repeat_ngram_size:int=0, # Forbid repeating any n-gram of this size (0: off)
-             seed:int|None=None, # Seed for sampling (the global random state is left untouched)
+             decode:DecodeConfig|dict|None=None, # How to decode (default: `DecodeConfig()`)
+             **options, # Changes to `decode`, by `DecodeConfig`'s names: beams, nbest, temperature, max_tokens, ...
             )->GenerationOutput:
     "Captions for a batch of image features (or prefixes): one decoding path for every caller."
-    opts = dict(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, num_beams=num_beams,
-                num_return_sequences=num_return_sequences, do_sample=do_sample, temperature=temperature, top_k=top_k,
-                top_p=top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
-    _check_options(**opts)
+    c = decode_config(decode, **options)
     x = torch.as_tensor(image_embeds)
     want = {2: ('image features', model.config.image_dim), 3: ('prefixes', model.embed_dim)}
     if x.ndim not in want or (want[x.ndim][1] is not None and x.shape[-1] != want[x.ndim][1]):
         raise ValueError(f"generate expects image features [B, {model.config.image_dim}] or prefixes "
                          f"[B, K, {model.embed_dim}], got a tensor of shape {tuple(x.shape)}")
     if x.shape[0] == 0: return GenerationOutput([], [], [], [])
-    original, was_training = model.config.clipgpt_layout, model.training
+    clipgpt, was_training = model.config.clipgpt_layout, model.training
     devices = [model.device] if model.device.type == 'cuda' else []
     model.eval()
     try:
-        with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
-            if seed is not None: torch.manual_seed(seed)
+        with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=c.seed is not None):
+            if c.seed is not None: torch.manual_seed(c.seed)
             prefix = (model.prefix(x) if x.ndim == 2 else x).to(model.device, model.gpt.dtype)
             eos = model.eos_token_id
-            if original:
-                seqs, total, lengths = _generate_original(model, prefix, **opts)
-                keep = (lengths - 1).clamp(min=0)  # the original decoded all generated tokens but the last
+            if clipgpt:
+                seqs, total, lengths = _generate_clipgpt(model, prefix, c)
+                keep = (lengths - 1).clamp(min=0)  # clipgpt decoded all generated tokens but the last
             else:
-                seqs, beam_scores, logp = _generate_hf(model, prefix, length_penalty=length_penalty, **opts)
+                seqs, beam_scores, logp = _generate_hf(model, prefix, c)
                 keep = _first_eos(seqs, eos)
                 lengths = (keep + 1).clamp(max=seqs.shape[1])  # tokens scored: the caption and its EOS
-            if not original and beam_scores is not None: scores = beam_scores
+            if not clipgpt and beam_scores is not None: scores = beam_scores
             else:
-                if not original:
+                if not clipgpt:
                     valid = torch.arange(seqs.shape[1], device=seqs.device)[None] < lengths[:, None]
                     total = logp.float().masked_fill(~valid, 0).sum(1)
-                scores = total / lengths.float() ** length_penalty
+                scores = total / lengths.float() ** c.length_penalty
     finally: model.train(was_training)
     ids = [row[:k] for row, k in zip(seqs.tolist(), keep.tolist())]
-    caps, scores, n = [clean_caption(c) for c in model.tokenizer.batch_decode(ids)], scores.tolist(), num_return_sequences
+    caps, scores, n = [clean_caption(c) for c in model.tokenizer.batch_decode(ids)], scores.tolist(), c.nbest
     nbest, tokens = [], []
     for i in range(0, len(ids), n):
         rows = sorted(range(i, i + n), key=lambda r: -scores[r])

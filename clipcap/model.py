@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #9b4a530d
 from __future__ import annotations
-import json
+import contextlib, json
 from dataclasses import dataclass, replace
 from pathlib import Path
 import torch
@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CLIPVisionConfig,
                           CLIPVisionModelWithProjection, GPT2Config, GPT2LMHeadModel)
+from transformers.utils import logging as hf_logging
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from fastcore.basics import patch
 from .core import atomic_folder, from_hub
@@ -20,8 +21,18 @@ from .config import ClipCapConfig, get_config
 from .tiny import tiny_config, tiny_tokenizer, real_size_config
 
 # %% auto #0
-__all__ = ['ImageEncoder', 'image_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper', 'build_mapper', 'CaptionOutput',
-           'tokenize_captions', 'build_decoder', 'ClipCapModel', 'random_model', 'tiny_model']
+__all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper', 'build_mapper',
+           'CaptionOutput', 'tokenize_captions', 'build_decoder', 'ClipCapModel', 'random_model', 'tiny_model']
+
+# %% ../nbs/04_model.ipynb #66c552f5
+@contextlib.contextmanager
+def quiet_loading():
+    "Hide transformers' loading progress bars inside the block."
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was: hf_logging.enable_progress_bar()
 
 # %% ../nbs/04_model.ipynb #46d15dfd
 class ImageEncoder(nn.Module):
@@ -40,8 +51,9 @@ class ImageEncoder(nn.Module):
                    ):
         "Load the encoder a config names (or build it from `config.clip_config` with random weights)."
         if path is not None:
-            clip = CLIPVisionModelWithProjection.from_pretrained(path)
-            processor = CLIPImageProcessorPil.from_pretrained(path)
+            with quiet_loading():
+                clip = CLIPVisionModelWithProjection.from_pretrained(path)
+                processor = CLIPImageProcessorPil.from_pretrained(path)
         elif config.clip_config is not None:
             clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**config.clip_config))
             s = clip.config.image_size

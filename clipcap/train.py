@@ -343,7 +343,7 @@ def train(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-mlp', # 
             samples = []
             if sample_idx:
                 emb = store.embeddings[sample_idx].to(acc.device)
-                with acc.autocast(): caps = generate(unwrapped, emb, max_new_tokens=config.sample_tokens).captions
+                with acc.autocast(): caps = generate(unwrapped, emb, max_tokens=config.sample_tokens).captions
                 caps_of = store.captions.groupby('image_idx')['caption']
                 samples = [dict(image=str(store.images['image'].iloc[i]), caption=c, references=caps_of.get_group(i).tolist())
                            for i, c in zip(sample_idx, caps)]

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write, run_cli
 from .image_files import render_caption
 from .captioner import Captioner
-from .generate import decode_options as _decode_options
+from .generate import DecodeConfig
 
 # %% auto #0
 __all__ = ['SHOT_COLOURS', 'MAX_BAD_FRAMES', 'STRATEGIES', 'SUBTITLE_WIDTH', 'FORMATS', 'synthetic_video', 'VideoError',
@@ -321,7 +321,7 @@ def caption_video(path:str|Path, # The video
                   dtype:str|None=None, # Model dtype (when `checkpoint` is not a `Captioner`)
                   lang:str='en', # The JSON's `lang`
                   progress:bool=True, # Show progress bars
-                  **decode_options, # `clipcap.generate.generate` options (see `clipcap.generate.decode_options`)
+                  **decode_options, # Decoding options by name (see `clipcap.generate.DecodeConfig`)
                  )->VideoCaptions:
     "Caption `path`: sample frames, caption them with one model, merge repeats, write subtitles, JSON and frames."
     path = Path(path)
@@ -362,7 +362,7 @@ def caption_video(path:str|Path, # The video
 _ALIASES = {'-V': 'video_path', '-N': 'num_frames', '-S': 'size', '-C': 'checkpoint_name', '-T': 'temperature',
           '-B': 'beams', '-O': 'out_dir'}
 
-@delegates(_decode_options)
+@delegates(DecodeConfig)
 def _video_cli(
     paths:Param("Videos", nargs='*', opt=False)=None,
     video_path:Param("Video(s) to caption (-V/--video-path; may repeat, or take several)", nargs='+', action='extend')=None,
@@ -379,7 +379,7 @@ def _video_cli(
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
     dtype:Param("float32, float16, bfloat16 (default: the weights' own)")=None,
     lang:Param("Language code written in the JSON")='en',
-    **kwargs, # Decoding flags: see `clipcap.generate.decode_options`
+    **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig`
 ):
     "Caption videos: subtitles (SRT, WebVTT), JSON and captioned frames from a CLIP-prefix model."
     videos = list(paths or []) + list(video_path or [])
@@ -387,8 +387,8 @@ def _video_cli(
     fmts = tuple(f.strip().lower() for f in formats.split(',') if f.strip())
     if set(fmts) - set(FORMATS): print(f"error: unknown formats in {formats!r}; choose from {', '.join(FORMATS)}", file=sys.stderr); return 2
     try:
-        decode = _decode_options(**kwargs)
-        cap = Captioner(checkpoint=checkpoint_name or size.upper(), device=device, dtype=dtype, batch_size=batch_size, **decode)
+        decode = DecodeConfig(**kwargs)
+        cap = Captioner(checkpoint=checkpoint_name or size.upper(), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
     except (OSError, ValueError, TypeError) as e: print(f"error: {e}", file=sys.stderr); return 2
     failed = 0
     for v in tqdm(videos, unit='video', disable=len(videos) < 2):
