@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from fastcore.script import store_true
-from .core import atomic_write, run_cli, pick_device
-from .config import ClipCapConfig, get_config
+from fastcore.script import store_true, Param
+from .core import atomic_write, atomic_folder, run_cli, pick_device, check_writable
+from .config import ClipCapConfig, get_config, PRESETS, IMAGE_FEATURES
 from .model import ImageEncoder, ClipCapModel, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES, RELATIONS
@@ -238,9 +238,7 @@ def _write_json(obj, path:Path): atomic_write(path, lambda p: Path(p).write_text
 def _save_encoder(enc:ImageEncoder, d:Path):
     "Write the encoder (weights and processor) to folder `d`, atomically."
     if d.is_dir(): return
-    tmp = Path(tempfile.mkdtemp(dir=d.parent, prefix='.image_encoder.'))
-    try: enc.clip.save_pretrained(tmp); enc.processor.save_pretrained(tmp); os.replace(tmp, d)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_folder(d) as tmp: enc.clip.save_pretrained(tmp); enc.processor.save_pretrained(tmp)
 
 def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `read_captions` format) or a caption table
                         images_dir:str|Path|None, # Folder the image names are relative to (default: the captions file's folder)
@@ -560,9 +558,9 @@ def _dataset_cli(captions:str, # Captions file: results.csv, captions.txt, datas
                 images:str, # Folder the image names are relative to
                 out:str, # Folder of the feature store (an unfinished one there is resumed)
                 format:str=None, # flickr30k, flickr8k, coco, csv or jsonl (default: detected)
-                encoder:str='clipcap-mlp', # Preset whose CLIP encoder to use: clipcap-mlp, clipcap-transformer, clipgpt-S/S, clipgpt-L/L
+                encoder:Param("Preset whose CLIP encoder to use", choices=[*PRESETS, 'S', 'L'])='clipcap-mlp',
                 clip_model:str=None, # Hugging Face id or folder of the CLIP model (overrides the preset's)
-                image_feature:str=None, # image_embeds or pooler_output (default: the preset's)
+                image_feature:Param("CLIP output to store (default: the preset's)", choices=IMAGE_FEATURES)=None,
                 batch_size:int=64, # Images per forward pass
                 device:str=None, # cuda, cpu, ... (default: a GPU when there is one)
                 workers:int=None, # Image reader processes
@@ -574,6 +572,7 @@ def _dataset_cli(captions:str, # Captions file: results.csv, captions.txt, datas
                 trust_pickle:store_true=False, # Allow importing a legacy pickled dataset.pkl (UNSAFE for files you do not trust)
                ):
     "Encode the images of a captioned data set into a CLIP feature store."
+    check_writable(out, folder=True)  # before any image is read
     overrides = {k: v for k, v in dict(clip_model=clip_model, image_feature=image_feature).items() if v is not None}
     config = get_config(encoder, **overrides)
     ratios = (train, val, max(0.0, 1 - train - val))

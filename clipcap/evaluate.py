@@ -389,7 +389,7 @@ def evaluate(model:ClipCapModel, # The captioner
         write_results(out, table, metrics, info)
     return Evaluation(metrics, table, info, out)
 
-# %% ../nbs/09_evaluate.ipynb #a11c7340
+# %% ../nbs/09_evaluate.ipynb #824f4cd0
 def results_name(checkpoint:str, # What -C named: a released name, a folder, a file or a hub id
                 )->str:
     "A results folder name that tells checkpoints apart (up to three path parts): `runs/a/best` → `runs-a-best`, `S` → `S`."
@@ -397,6 +397,7 @@ def results_name(checkpoint:str, # What -C named: a released name, a folder, a f
     if parts and Path(str(checkpoint)).suffix in ('.pt', '.pth', '.bin', '.ckpt', '.safetensors'): parts[-1] = Path(parts[-1]).stem
     return re.sub(r'[^A-Za-z0-9_.]+', '-', '-'.join(parts[-3:])).strip('-') or 'model'
 
+# %% ../nbs/09_evaluate.ipynb #a11c7340
 _ALIASES = {'-I': 'img_path', '-S': 'size', '-C': 'checkpoint_name', '-R': 'res_path', '-T': 'temperature',
             '-B': 'beams'}
 
