@@ -141,16 +141,18 @@ def case(way, video, n, model):
     if out.returncode: sys.exit(f"case {way} {video} {n} {model} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
-def compare(old, new, fps=30):
-    "'same' when both ways give the same duration, segments and frames; else what differs (frames at exact ties are told apart)."
+def compare(old, new, n, fps=30):
+    "'same' when both ways give the same duration, segments and frames; else what differs, with ties told apart."
     if abs(old['duration'] - new['duration']) > 1e-6: return f"durations differ: {old['duration']} vs {new['duration']}"
     a, b = [f for s in old['frames'] for f in s], [f for s in new['frames'] for f in s]
-    if len(a) != len(b): return f"{len(a)} vs {len(b)} frames"
-    diff = [(x, y) for x, y in zip(a, b) if x != y]
-    ties = [(x, y) for x, y in diff if abs(x - y) == 1]
-    bounds = old['spans'] == new['spans']
-    if not diff: return 'same' if bounds else 'same frames, merged differently'
-    return f"{len(diff)} frames differ by one, at slot centres on a frame boundary" if len(ties) == len(diff) else f"frames differ: {diff[:5]}"
+    if len(a) != len(b) or len(a) != n: return f"{len(a)} vs {len(b)} frames for {n} slots"
+    centres = [(k + 0.5) * new['duration'] / n * fps for k in range(n)]  # in frames: an integer is a frame's start
+    diff = [(x, y, c) for x, y, c in zip(a, b, centres) if x != y]
+    ties = [d for d in diff if abs(d[2] - round(d[2])) < 1e-6 and d[1] == round(d[2]) and d[0] == d[1] - 1]
+    if not diff: return 'same' if old['spans'] == new['spans'] else 'same frames, merged differently'
+    if len(ties) < len(diff): return f"frames differ: {diff[:5]}"
+    return (f"same but {len(diff)} of {n}: slot centre exactly on a frame's start, where two-pass took the frame before "
+            f"(its millisecond clock rounded) and seeking the frame starting there")
 
 def cpu_name():
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
@@ -177,7 +179,7 @@ def main():
             for n in map(int, a.n.split(',')):
                 old, new = case('two-pass', video, n, model), case('seeking', video, n, model)
                 got[model, s, n] = new['seconds'], new['cpu_seconds']
-                same = compare(old, new)
+                same = compare(old, new, n)
                 print(f"{model:5} {s:5d}s {n:3d} | {old['seconds']:13.2f}s {new['seconds']:7.2f}s {old['seconds'] / new['seconds']:7.1f}x | "
                       f"{old['cpu_seconds']:12.2f}s {new['cpu_seconds']:7.2f}s {old['cpu_seconds'] / new['cpu_seconds']:7.1f}x | "
                       f"{old['rss_mb']:21.0f} {new['rss_mb']:8.0f} | {same}", flush=True)

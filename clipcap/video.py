@@ -137,11 +137,14 @@ class VideoInfo:
     def frame_number(self, t:float)->int|None: return round(t * self.fps) if self.fps else None
 
 # %% ../nbs/11_video.ipynb #494f2284
-def _rate(s)->float:
+def _rate(s, # A video stream
+         )->float:
     r = s.average_rate or s.guessed_rate
     return float(r) if r and 0 < r < 1000 else 0.0
 
-def _stated_end(info:VideoInfo, c)->tuple:
+def _stated_end(info:VideoInfo, # The video being probed
+                c, # Its open container
+               )->tuple:
     "`(timestamp, '')`: where the container says the video ends; `(None, why not)` when it cannot say."
     s = c.streams.video[0]
     if s.time_base is None: return None, 'the stream has no time base'
@@ -149,13 +152,19 @@ def _stated_end(info:VideoInfo, c)->tuple:
     if c.duration: return info.origin + c.duration * Fraction(1, av.time_base) / s.time_base, ''
     return None, 'the container states no duration'
 
-def _frame_end(info:VideoInfo, frame, stated:int|None)->float:
+def _frame_end(info:VideoInfo, # The video
+               frame, # Its last frame
+               stated:int|None, # Timestamp of the end the container states, if any
+              )->float:
     "When the last `frame` leaves the screen: after its own duration (or one frame at the stream's rate), not past the `stated` end."
     end = frame.pts + (frame.duration or round(1 / info.fps / info.time_base))
     return info.time(stated if stated is not None and frame.pts < stated < end else end)
 
 # %% ../nbs/11_video.ipynb #f8394a7f
-def _tail(info:VideoInfo, c, end:int)->str:
+def _tail(info:VideoInfo, # The video being probed: its `duration` is set
+          c, # Its open container
+          end:int, # Timestamp of the end the container states
+         )->str:
     "Set `info.duration` from the frames after the last keyframe before `end`; return why that failed ('' when it did not)."
     s, last, back = c.streams.video[0], None, 0
     while last is None and back <= 64:  # a seek may land past the last frame that decodes: start further back
@@ -172,7 +181,12 @@ def _tail(info:VideoInfo, c, end:int)->str:
     return ''
 
 # %% ../nbs/11_video.ipynb #f173653a
-def _scan(info:VideoInfo, c, end:int|None=None, on_frame=None, progress:bool=False)->VideoInfo:
+def _scan(info:VideoInfo, # The video being probed: its duration, frame count and clock are set
+          c, # Its container, open at the start
+          end:int|None=None, # Timestamp of the end the container states, if any
+          on_frame=None, # Called as `on_frame(index, frame)` on every frame
+          progress:bool=False, # Show a progress bar
+         )->VideoInfo:
     "A full decoding pass: count the frames, find the last one's end, and time frames by `index / fps` if timestamps fail."
     s, n, last, timed, bad = c.streams.video[0], 0, None, True, set()
     total = s.frames or round(float(c.duration or 0) / av.time_base * info.fps) or None
@@ -225,7 +239,8 @@ class FrameReader:
 
 # %% ../nbs/11_video.ipynb #75938484
 @patch
-def _start(self:FrameReader, t:float|None):
+def _start(self:FrameReader, t:float|None, # Seconds; None: the start
+          ):
     "Decode from the keyframe before `t` seconds, or from the start (reopened: the one sure way back to the first frame)."
     if t is None:
         if self.frames is not None: self.c.close(); self.c = open_video(self.info.path)
@@ -246,7 +261,8 @@ def _next(self:FrameReader)->tuple|None:
 
 # %% ../nbs/11_video.ipynb #59f2ba04
 @patch
-def _keyframe_before(self:FrameReader, t:float)->float|None:
+def _keyframe_before(self:FrameReader, t:float, # Seconds
+                    )->float|None:
     "Time of the last keyframe at or before `t` in the container's index (binary search); None without an index."
     ie = self.c.streams.video[0].index_entries
     if len(ie) < 2: return None
@@ -260,7 +276,8 @@ def _keyframe_before(self:FrameReader, t:float)->float|None:
     return self.info.time(ie[i].timestamp) if i >= 0 else -math.inf
 
 @patch
-def _should_seek(self:FrameReader, t:float)->bool:
+def _should_seek(self:FrameReader, t:float, # Seconds: the next time asked
+                )->bool:
     "Seek when a keyframe lies between the last frame decoded and `t` (without an index: when `t` is `SEEK_GAP` s ahead)."
     if self.ahead is not None and t < self.ahead[0]: return False  # the frame on screen is the one already held
     pos = (self.ahead or self.prev or (0.0,))[0]
@@ -269,7 +286,8 @@ def _should_seek(self:FrameReader, t:float)->bool:
 
 # %% ../nbs/11_video.ipynb #9076f675
 @patch
-def _seek(self:FrameReader, t:float):
+def _seek(self:FrameReader, t:float, # Seconds
+         ):
     "Seek so that the first frame decoded is at or before `t`: a seek that lands after it is retried further back."
     back = 0.0
     while True:
@@ -296,7 +314,8 @@ def at(self:FrameReader, t:float, # Seconds; not less than the time asked before
     return self.prev or self.ahead
 
 # %% ../nbs/11_video.ipynb #acc27b6d
-def _slots(edges)->list: return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
+def _slots(edges, # Rising times, from 0 to the end
+          )->list: return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 def uniform_plan(info:VideoInfo, n:int)->list:
     "N equal slots `(start, end)` tiling `[0, duration]`."
@@ -483,7 +502,11 @@ def _save_frame(rgb:np.ndarray, caption:str, path:Path, tag:str):
     render_caption(rgb, caption, path.with_name(f'{path.stem}-R{tag}.jpg'))
 
 # %% ../nbs/11_video.ipynb #2fb94f82
-def _caption_frames(cap:Captioner, frames, info:VideoInfo, folder:Path|None)->tuple:
+def _caption_frames(cap:Captioner, # The loaded captioner
+                    frames, # What `read_frames` yields
+                    info:VideoInfo, # The video
+                    folder:Path|None, # Where to save each frame and its render, if anywhere
+                   )->tuple:
     "Caption what `read_frames` yields, `cap.batch_size` at a time: `(segments, skipped)`; each frame saved in `folder`."
     segments, skipped, batch = [], [], []
     def flush():
