@@ -124,7 +124,7 @@ def run_case(way, video, n, model):
     from clipcap.model import random_model, tiny_model
     torch.manual_seed(0)
     m = tiny_model('clipgpt-S') if model == 'tiny' else random_model('clipgpt-S')
-    cap = Captioner(checkpoint=m, batch_size=64, max_new_tokens=TOKENS, min_new_tokens=TOKENS)
+    cap = Captioner(checkpoint=m, batch_size=64, max_tokens=TOKENS, min_tokens=TOKENS)
     cap.caption([np.zeros((224, 224, 3), np.uint8)])  # warm-up: first-call costs out of the timing
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory() as out:
