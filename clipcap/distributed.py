@@ -41,12 +41,12 @@ def connect(address:str|None=None, # A running cluster ('auto', 'host:6379', 'ra
            ):
     "The `ray` module, connected: to a cluster started here, or to the one at `address`; a connection made before is kept."
     ray = require_ray()
-    for attempt in range(2):  # a busy machine can miss Ray's deadlines for starting a node: wait longer, and try once more
+    for attempt in range(3):  # a busy machine can miss Ray's 30 s deadlines for starting a node: wait longer, try again
         if ray.is_initialized(): break
         here = dict(num_cpus=num_cpus, _system_config=dict(agent_register_timeout_ms=120_000)) if address is None else {}
         try: ray.init(address=address, include_dashboard=False, log_to_driver=not quiet, logging_level='ERROR' if quiet else 'INFO', **here)
         except Exception as e:
-            if attempt or 'timed out during startup' not in str(e): raise
+            if attempt == 2 or 'timed out during startup' not in str(e): raise
             ray.shutdown()
     return ray
 
