@@ -208,6 +208,9 @@ def _image_cli(
     csv_path:Param("Write all results to this CSV file (--csv)")=None,
     no_render:Param("Do not write captioned images", bool)=False,
     cache:Param("Cache folder for released weights (default: $CLIPCAP_CACHE or ~/.cache/clipcap)")=None,
+    ray:Param("Caption on Ray, on a cluster started here, into Parquet shards under --out-dir", bool)=False,
+    ray_address:Param("Caption on the Ray cluster at this address (as --ray does)")=None,
+    out_dir:Param("Folder of the Parquet shards (with --ray or --ray-address)")=None,
     **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig` (-B beams, -N nbest, -T temperature)
 ):
     "Caption images with a CLIP-prefix model."
@@ -216,6 +219,10 @@ def _image_cli(
     items = expand_images(inputs)
     if not items: raise UsageError(f"no image files in {inputs}")
     decode = DecodeConfig(**kwargs)  # checked, like every output below, before a model is loaded
+    if ray or ray_address:  # Ray is optional: imported only when asked for
+        from clipcap.distributed import caption_corpus_command
+        return caption_corpus_command(items, out_dir, ray_address, checkpoint=_checkpoint(checkpoint_name, size),
+                                      batch_size=batch_size, device=device, dtype=dtype, decode=decode)
     for p in (json_path, csv_path): p and check_writable(p)
     if not no_render: check_writable(res_path, folder=True)
     cap = Captioner(_checkpoint(checkpoint_name, size), device=device, dtype=dtype, batch_size=batch_size,

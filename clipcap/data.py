@@ -22,9 +22,9 @@ from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES, RELATIONS
 
 # %% auto #0
-__all__ = ['COLUMNS', 'FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'build_feature_store',
-           'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions', 'CaptionDataset',
-           'dataset_cli']
+__all__ = ['COLUMNS', 'FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'feature_shard_path',
+           'encode_shards', 'build_feature_store', 'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle',
+           'collate_captions', 'CaptionDataset', 'dataset_cli']
 
 # %% ../nbs/07_data.ipynb #4a84fe0a
 COLUMNS = ['image', 'caption', 'split']
@@ -230,6 +230,54 @@ def _shard_done(path:Path, names:list, enc_sha:str, dim:int)->bool:
                 and tuple(t['embeddings'].shape) == (len(names), dim) and tuple(t['ok'].shape) == (len(names),))
     except Exception: return False  # unreadable or truncated: not done
 
+# %% ../nbs/07_data.ipynb #15040b25
+def feature_shard_path(out_dir:str|Path, # A feature store's folder
+                       k:int, # Shard number
+                      )->Path:
+    "Where shard `k` of a feature store is written."
+    return Path(out_dir)/'shards'/f'shard-{k:05d}.safetensors'
+
+def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `names[lo:hi]`
+                  names:list, # Every image of the store, in order
+                  images_dir:str|Path, # Folder the names are relative to
+                  encoder:ImageEncoder, # The store's image encoder
+                  encoder_sha:str, # Its fingerprint, written into each shard
+                  out_dir:str|Path, # The store's folder
+                  batch_size:int=64, # Images per forward pass
+                  device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
+                  num_workers:int|None=None, # Reader processes (0: read in this process)
+                  progress:bool=True, # Show a progress bar
+                 ):
+    "Encode the images of shards `todo` and write each shard (atomically) as soon as its last batch is done."
+    if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    device = torch.device(device)
+    encoder = encoder.to(device, torch.float16 if device.type == 'cuda' else torch.float32)
+    batches = [(k, b, min(b + batch_size, hi)) for k, lo, hi in todo for b in range(lo, hi, batch_size)]
+    if num_workers is None: num_workers = max(1, min(4, (os.cpu_count() or 2) // 2))
+    loader = torch.utils.data.DataLoader(
+        _ImageBatches(batches, [Path(images_dir)/n for n in names], encoder.processor), batch_size=None, num_workers=num_workers,
+        worker_init_fn=_worker_init if num_workers else None, prefetch_factor=4 if num_workers else None,
+        pin_memory=device.type == 'cuda')
+    pending = {k: dict(emb=torch.zeros(hi - lo, encoder.dim), ok=torch.zeros(hi - lo, dtype=torch.uint8), failed={}, left=hi - lo)
+               for k, lo, hi in todo}
+    first = {k: lo for k, lo, hi in todo}
+    bar = tqdm(total=sum(hi - lo for _, lo, hi in todo), unit='img', disable=not progress, desc='encoding')
+    for k, lo, hi, rows, px, failed in loader:
+        s, off = pending[k], first[k]
+        if rows:
+            r = torch.tensor(rows) - off
+            s['emb'][r] = encoder(px.to(device, non_blocking=True)).float().cpu()
+            s['ok'][r] = 1
+        s['failed'].update({names[j]: reason for j, reason in failed.items()})
+        s['left'] -= hi - lo
+        bar.update(hi - lo)
+        if s['left'] == 0:
+            shard_names = names[off:off + len(s['ok'])]
+            md = dict(images_sha1=_sha1(shard_names), encoder=encoder_sha, first=str(off), failed=json.dumps(s['failed']))
+            atomic_write(feature_shard_path(out_dir, k), lambda p: save_file(dict(embeddings=s['emb'], ok=s['ok']), p, metadata=md))
+            del pending[k]
+    bar.close()
+
 # %% ../nbs/07_data.ipynb #5dc42f34
 def _write_csv(df:pd.DataFrame, path:Path): atomic_write(path, lambda p: df.to_csv(p, index=False))
 
@@ -254,6 +302,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                         overwrite:bool=False, # Discard a store of other images or another encoder in `out_dir`
                         save_encoder:bool|None=None, # Copy the encoder into the store (default: when it has no hub name)
                         progress:bool=True, # Show a progress bar
+                        runner=None, # Writes the shards still to do, called as `encode_shards` is (default: `encode_shards`, here)
                        ): # The finished `FeatureStore`
     "Encode every unique image once into a resumable feature store; unreadable images are listed in `.failed`."
     df = captions if isinstance(captions, pd.DataFrame) else read_captions(captions, format)
@@ -280,36 +329,9 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     if save_encoder or (save_encoder is None and info['clip_model'] is None): _save_encoder(enc, out/'image_encoder')
 
     shards = [(k, lo, min(lo + shard_size, len(names))) for k, lo in enumerate(range(0, len(names), shard_size))]
-    shard_path = lambda k: out/'shards'/f'shard-{k:05d}.safetensors'
+    shard_path = lambda k: feature_shard_path(out, k)
     todo = [s for s in shards if not _shard_done(shard_path(s[0]), names[s[1]:s[2]], enc_sha, info['dim'])]
-    if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    device = torch.device(device)
-    enc = enc.to(device, torch.float16 if device.type == 'cuda' else torch.float32)
-    batches = [(k, b, min(b + batch_size, hi)) for k, lo, hi in todo for b in range(lo, hi, batch_size)]
-    if num_workers is None: num_workers = max(1, min(4, (os.cpu_count() or 2) // 2))
-    loader = torch.utils.data.DataLoader(
-        _ImageBatches(batches, [images_dir/n for n in names], enc.processor), batch_size=None, num_workers=num_workers,
-        worker_init_fn=_worker_init if num_workers else None, prefetch_factor=4 if num_workers else None,
-        pin_memory=device.type == 'cuda')
-    pending = {k: dict(emb=torch.zeros(hi - lo, info['dim']), ok=torch.zeros(hi - lo, dtype=torch.uint8), failed={}, left=hi - lo)
-               for k, lo, hi in todo}
-    first = {k: lo for k, lo, hi in todo}
-    bar = tqdm(total=len(names), initial=len(names) - sum(hi - lo for _, lo, hi in todo), unit='img', disable=not progress, desc='encoding')
-    for k, lo, hi, rows, px, failed in loader:
-        s, off = pending[k], first[k]
-        if rows:
-            r = torch.tensor(rows) - off
-            s['emb'][r] = enc(px.to(device, non_blocking=True)).float().cpu()
-            s['ok'][r] = 1
-        s['failed'].update({names[j]: reason for j, reason in failed.items()})
-        s['left'] -= hi - lo
-        bar.update(hi - lo)
-        if s['left'] == 0:
-            shard_names = names[off:off + len(s['ok'])]
-            md = dict(images_sha1=_sha1(shard_names), encoder=enc_sha, first=str(off), failed=json.dumps(s['failed']))
-            atomic_write(shard_path(k), lambda p: save_file(dict(embeddings=s['emb'], ok=s['ok']), p, metadata=md))
-            del pending[k]
-    bar.close()
+    (runner or encode_shards)(todo, names, images_dir, enc, enc_sha, out, batch_size, device, num_workers, progress)
     return _finalize(out, df, names, shards, shard_path, info, plan)
 
 def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, info:dict, plan:dict)->FeatureStore:
@@ -570,17 +592,23 @@ def _dataset_cli(captions:str, # Captions file: results.csv, captions.txt, datas
                 shard_size:int=4096, # Images per shard (the unit of resumption)
                 overwrite:store_true=False, # Replace a store of other images or another encoder in OUT
                 trust_pickle:store_true=False, # Allow importing a legacy pickled dataset.pkl (UNSAFE for files you do not trust)
+                ray:store_true=False, # Encode on Ray, on a cluster started here
+                ray_address:str=None, # Encode on the Ray cluster at this address (as --ray does)
                ):
     "Encode the images of a captioned data set into a CLIP feature store."
     check_writable(out, folder=True)  # before any image is read
     overrides = {k: v for k, v in dict(clip_model=clip_model, image_feature=image_feature).items() if v is not None}
     config = get_config(encoder, **overrides)
     ratios = (train, val, max(0.0, 1 - train - val))
+    runner = None
+    if ray or ray_address:  # Ray is optional: imported only when asked for
+        from clipcap.distributed import RayRunner
+        runner = RayRunner(address=ray_address)
     if Path(captions).suffix == '.pkl':
         store = import_legacy_pickle(captions, out, trust_pickle=trust_pickle, encoder=config, ratios=ratios, seed=seed)
     else:
         store = build_feature_store(captions, images, out, encoder=config, batch_size=batch_size, device=device, format=format,
-                                    ratios=ratios, seed=seed, num_workers=workers, shard_size=shard_size, overwrite=overwrite)
+                                    ratios=ratios, seed=seed, num_workers=workers, shard_size=shard_size, overwrite=overwrite, runner=runner)
     print(store)
     if len(store.failed):
         print(f"{len(store.failed)} image(s) could not be read:")

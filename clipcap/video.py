@@ -576,6 +576,9 @@ def _video_cli(
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
     dtype:Param("float32, float16, bfloat16 (default: the weights' own)")=None,
     lang:Param("Language code written in the JSON")='en',
+    ray:Param("Caption on Ray, one video a task, on a cluster started here", bool)=False,
+    ray_address:Param("Caption on the Ray cluster at this address (as --ray does)")=None,
+    index:Param("With --ray: Parquet index of every video's segments (default: segments.parquet in --out-dir, or here)")=None,
     **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig`
 ):
     "Caption videos: subtitles (SRT, WebVTT), JSON and captioned frames from a CLIP-prefix model."
@@ -586,6 +589,11 @@ def _video_cli(
     for v in videos: check_outputs(v, out_dir, fmts, frames)  # before any decoding or model loading; its errors name out_dir
     try:
         decode = DecodeConfig(**kwargs)
+        if ray or ray_address:  # Ray is optional: imported only when asked for
+            from clipcap.distributed import caption_videos_command
+            return caption_videos_command(videos, index, ray_address, checkpoint=checkpoint_name or size.upper(), batch_size=batch_size,
+                                          device=device, dtype=dtype, decode=decode, n_frames=num_frames, strategy=strategy,
+                                          interval=interval, threshold=threshold, out_dir=out_dir, formats=fmts, save_frames=frames, lang=lang)
         cap = Captioner(checkpoint=checkpoint_name or size.upper(), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
     except (OSError, ValueError, TypeError) as e: print(f"error: {e}", file=sys.stderr); return 2
     failed = 0
