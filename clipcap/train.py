@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 from .core import atomic_write, run_cli, size_preset, SIZES, UsageError
 from .config import ClipCapConfig, get_config
-from .model import ClipCapModel
+from .model import ClipCapModel, quiet_loading
 from .data import FeatureStore, CaptionDataset, collate_captions
 from .generate import generate
 
@@ -302,6 +302,10 @@ def _datasets(store:FeatureStore, model:ClipCapModel, config:TrainConfig, proces
     return train_ds, val_ds
 
 # %% ../nbs/08_train.ipynb #b19e6775
+def _export(model:ClipCapModel, folder:Path):
+    "An inference export of the model (`save_pretrained`, without progress bars)."
+    with quiet_loading(): model.save_pretrained(folder)
+
 def _restore(t:Trainer, saved:TrainState, path:Path):
     "Continue a saved run: optimizer, schedule, gradient scaler and this process's random states (the weights are in)."
     if saved.run['processes'] != t.acc.num_processes:  # another split of every batch: the place in the epoch would mean other captions
@@ -317,8 +321,8 @@ def _open_run(t:Trainer, source:Path|None):
     if not t.acc.is_main_process: return
     if source is None or t.out.resolve() != source.resolve():
         t.out.mkdir(parents=True, exist_ok=True)
-        t.net.save_pretrained(t.out / 'last')
-        if source is not None and (source / 'best').is_dir(): ClipCapModel.from_pretrained(source / 'best').save_pretrained(t.out / 'best')
+        _export(t.net, t.out / 'last')
+        if source is not None and (source / 'best').is_dir(): _export(ClipCapModel.from_pretrained(source / 'best'), t.out / 'best')
     atomic_write(t.out / 'run.json', lambda p: Path(p).write_text(json.dumps(t.state.run, indent=1)))
     t.wandb = _wandb_run(t.config, t.state.run, t.out)
 
@@ -340,7 +344,7 @@ def make_trainer(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-m
     store = data if isinstance(data, FeatureStore) else FeatureStore(data)
     store.check_compatible(net)
     if saved is None and net.config.standardize and not _has_feature_stats(net):  # a new model: stats of its training set
-        net.set_feature_stats(store.embeddings[torch.as_tensor((store.images['split'] == 'train').to_numpy())])
+        net.set_feature_stats(store.embeddings[torch.tensor((store.images['split'] == 'train').to_numpy())])
     train_ds, val_ds = _datasets(store, net, config, acc.num_processes)
     optimizer = make_optimizer(net.to(acc.device), config)
     scheduler = make_scheduler(optimizer, config, len(train_ds) // (config.batch_size * config.grad_accum * acc.num_processes) * config.epochs)
@@ -420,10 +424,10 @@ def end_epoch(t:Trainer, # The run, its epoch's steps done
     rec = dict(epoch=epoch, step=st.step, train_loss=float(s) / max(n, 1), val_loss=val, lr=t.scheduler.get_last_lr()[0],
                seconds=seconds, samples_per_s=steps * t.per_step / seconds, samples=_samples(t))
     st.logs['epochs'].append(rec)
-    t.net.save_pretrained(t.out / 'last')
+    _export(t.net, t.out / 'last')
     if val is not None and (st.best is None or val < st.best['val_loss']):
         st.best = dict(epoch=epoch, val_loss=val)
-        t.net.save_pretrained(t.out / 'best')
+        _export(t.net, t.out / 'best')
     if t.wandb is not None: t.wandb.log({'train/epoch_loss': rec['train_loss'], 'val/loss': val, 'epoch': epoch}, step=st.step)
     if t.config.progress:
         tqdm.write(f"epoch {epoch}/{t.config.epochs}: train loss {rec['train_loss']:.4f}" + (f", val loss {val:.4f}" if val is not None else '')
