@@ -41,7 +41,8 @@ def plain_loop(model, store, batch, steps, seed=100):
     return n / (time.perf_counter() - t0)
 
 def ours(model, store, batch, steps, out):
-    run = train(model, store, out, epochs=1, batch_size=batch, lr=1e-4, warmup_steps=0, grad_clip=1.3, num_samples=0, log_every=steps)
+    run = train(model, store, out, epochs=1, batch_size=batch, lr=1e-4, warmup_steps=0, grad_clip=1.3, num_samples=0, log_every=steps,
+                progress=False)
     return json.loads((run / 'metrics.json').read_text())['epochs'][0]['samples_per_s']
 
 def main():

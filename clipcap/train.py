@@ -4,9 +4,10 @@
 
 # %% ../nbs/08_train.ipynb #f0a15f68
 from __future__ import annotations
-import contextlib, csv, json, math, netrc, os, random, warnings, time
-from dataclasses import dataclass, asdict, fields
+import contextlib, csv, json, netrc, os, random, warnings, time
+from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
+from typing import Callable
 import numpy as np
 import torch
 from accelerate import Accelerator
@@ -15,13 +16,14 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 from .core import atomic_write, run_cli, size_preset, SIZES, UsageError
 from .config import ClipCapConfig, get_config
-from .model import ClipCapModel
+from .model import ClipCapModel, quiet_loading
 from .data import FeatureStore, CaptionDataset, collate_captions
 from .generate import generate
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'STATE_FILE', 'TrainConfig', 'train_config', 'warmup_steps', 'make_optimizer', 'make_scheduler',
-           'train', 'plot_losses', 'train_cli']
+           'TrainState', 'Trainer', 'make_trainer', 'train_step', 'log_step', 'save_state', 'end_epoch', 'train_epoch',
+           'fit', 'train', 'plot_losses', 'train_cli']
 
 # %% ../nbs/08_train.ipynb #aaf3f2d6
 @dataclass
@@ -47,6 +49,7 @@ class TrainConfig:
     stop_after:int|None=None # Stop after this many optimizer steps in all, saving the state (time-boxed or test runs)
     wandb:bool=False # Log to Weights & Biases (also on when WANDB_PROJECT is set)
     wandb_project:str='clipcap' # Weights & Biases project (WANDB_PROJECT wins)
+    progress:bool=True # Show a progress bar and a line per epoch (main process)
 
     def __post_init__(self):
         if self.mixed_precision not in ('auto', 'no', 'fp16', 'bf16'):
@@ -100,8 +103,7 @@ def make_scheduler(optimizer, # The optimizer whose rate it sets
     return get_linear_schedule_with_warmup(optimizer, warmup_steps(config, total_steps), total_steps)
 
 # %% ../nbs/08_train.ipynb #ebb6f1dd
-STATE_FILE = 'train_state.pt'
-_RESUME_OVERRIDES = {'stop_after', 'save_every', 'log_every', 'wandb', 'wandb_project', 'num_samples', 'sample_tokens'}
+_RESUME_OVERRIDES = {'stop_after', 'save_every', 'log_every', 'wandb', 'wandb_project', 'num_samples', 'sample_tokens', 'progress'}
 
 def _rng_state()->dict:
     name, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -119,13 +121,6 @@ def _epoch_order(n:int, epoch:int, seed:int)->torch.Tensor:
     "The order of the training items in one epoch: a function of (seed, epoch) only."
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
-def _load_state(path:Path)->dict:
-    try: state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a readable clipcap training state ({type(e).__name__}: {e})") from e
-    if not isinstance(state, dict) or state.get('format') != 'clipcap-train-state':
-        raise ValueError(f"{path}: not a clipcap training state (written by clipcap.train)")
-    return state
-
 def _state_path(resume, out:Path)->Path:
     "The state file `resume` names: True (this run's), a run folder, or the file itself."
     p = out if resume is True else Path(resume)
@@ -138,6 +133,45 @@ def _precision(config:TrainConfig)->str:
     if config.cpu or os.environ.get('ACCELERATE_USE_CPU', '').lower() in ('1', 'yes', 'true') or not torch.cuda.is_available():
         return 'no'
     return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+
+# %% ../nbs/08_train.ipynb #b85b4586
+STATE_FILE = 'train_state.pt'
+_FORMAT, _VERSION = 'clipcap-train-state', 2
+
+@dataclass
+class TrainState:
+    "Where a run stands: counters and logs change every step; the snapshot fields are filled only in a saved state."
+    run:dict # The run's settings, as in `run.json`: train_config, model_config, data, processes, ...
+    step:int=0 # Optimizer steps done in all
+    epoch:int=0 # Epochs done
+    position:int=0 # Optimizer steps done in the current epoch
+    best:dict|None=None # The epoch with the lowest validation loss so far, and that loss
+    logs:dict=field(default_factory=lambda: dict(steps=[], epochs=[])) # Rows of steps.csv, epochs of metrics.json
+    losses:dict=field(default_factory=lambda: dict(epoch=(0.0, 0), log=(0.0, 0))) # (sum, steps) since the epoch began / the last log
+    model:dict|None=None # Snapshot: the trainable weights (the frozen ones are in the run's `last/`)
+    optimizer:dict|None=None # Snapshot: AdamW's state
+    scheduler:dict|None=None # Snapshot: the learning-rate schedule's state
+    scaler:dict|None=None # Snapshot: fp16's gradient scaler (None without one)
+    rng:list|None=None # Snapshot: every process's random states (python, numpy, torch, cuda)
+
+    def save(self, path:str|Path, # The file to write (written atomically)
+            )->Path:
+        "Write the state to one file that `torch.load(weights_only=True)` reads."
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d['losses'] = {k: (float(s), n) for k, (s, n) in self.losses.items()}  # running sums may be tensors
+        return atomic_write(path, lambda p: torch.save(dict(format=_FORMAT, version=_VERSION, **d), p))
+
+    @classmethod
+    def load(cls, path:str|Path, # A file written by `TrainState.save`
+            )->TrainState:
+        "Read a saved state (tensors, numbers, strings, lists and dicts only: nothing is unpickled)."
+        try: d = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as e: raise ValueError(f"{path}: not a readable clipcap training state ({type(e).__name__}: {e})") from e
+        if not isinstance(d, dict) or d.pop('format', None) != _FORMAT:
+            raise ValueError(f"{path}: not a clipcap training state (written by clipcap.train)")
+        if d.pop('version', None) != _VERSION:
+            raise ValueError(f"{path}: a training state of another clipcap version; resume it with the version that wrote it")
+        return cls(**d)
 
 # %% ../nbs/08_train.ipynb #bb029f7f
 def _wandb_key()->bool:
@@ -193,17 +227,244 @@ def _val_loss(model, dataset, batch_size:int, device)->float|None:
         count += n
     return total / count
 
-def _write_logs(out:Path, steps:list, epochs:list, best:dict|None):
+def _write_logs(out:Path, state:TrainState):
     def write_csv(p):
         with open(p, 'w', newline='') as f:
-            w = csv.DictWriter(f, ['step', 'epoch', 'lr', 'loss']); w.writeheader(); w.writerows(steps)
+            w = csv.DictWriter(f, ['step', 'epoch', 'lr', 'loss']); w.writeheader(); w.writerows(state.logs['steps'])
     atomic_write(out / 'steps.csv', write_csv)
-    atomic_write(out / 'metrics.json', lambda p: Path(p).write_text(json.dumps(dict(epochs=epochs, best=best), indent=1)))
+    metrics = dict(epochs=state.logs['epochs'], best=state.best)
+    atomic_write(out / 'metrics.json', lambda p: Path(p).write_text(json.dumps(metrics, indent=1)))
 
-# %% ../nbs/08_train.ipynb #3fb2d034
+# %% ../nbs/08_train.ipynb #eab4bc2e
+@dataclass
+class Trainer:
+    "What a run works with: settings, accelerator, model, optimizer, schedule, data, run folder and its `TrainState`."
+    config:TrainConfig # How to train
+    acc:Accelerator # Devices, processes and precision
+    model:torch.nn.Module # The model as `acc` prepared it (wrapped for DDP on several processes)
+    net:ClipCapModel # The same model unwrapped: what is saved, validated and sampled
+    optimizer:torch.optim.Optimizer # AdamW over `net`'s trainable parameters
+    scheduler:object # Warm-up and decay, stepped once per optimizer step
+    store:FeatureStore # Stored image features and captions
+    train_ds:CaptionDataset # The training captions
+    val_ds:CaptionDataset|None # The validation captions (None without a validation split)
+    out:Path # The run folder
+    state:TrainState # Where the run stands
+    collate:Callable=collate_captions # Turns dataset items into a batch (a test may inject one that fails)
+    wandb:object=None # A wandb run, or None
+
+    @property
+    def per_step(self)->int:
+        "Captions per optimizer step, over all processes."
+        return self.config.batch_size * self.config.grad_accum * self.acc.num_processes
+
+    @property
+    def steps_per_epoch(self)->int: return len(self.train_ds) // self.per_step
+
+# %% ../nbs/08_train.ipynb #9a73ae4b
 def _has_feature_stats(model)->bool:
     "Whether a `standardize` model already carries feature statistics (a fine-tuned one keeps its own)."
     return not (bool((model.feature_mean == 0).all()) and bool((model.feature_std == 1).all()))
+
+def _settings(config_or_preset, out:Path, resume, overrides:dict)->tuple:
+    "The run's `TrainConfig`, its model overrides, and (when resuming) the saved `TrainState` and its file."
+    train_over, model_over = _split_overrides(overrides)
+    if resume:
+        path = _state_path(resume, out)
+        saved = TrainState.load(path)
+        bad = sorted(set(overrides) - _RESUME_OVERRIDES)
+        if bad: raise ValueError(f"Resuming {path}: {bad} cannot change mid-run (only {sorted(_RESUME_OVERRIDES)} can)")
+        return TrainConfig(**{**saved.run['train_config'], 'stop_after': None, **train_over}), model_over, saved, path  # a stop is for one call
+    if (out / STATE_FILE).exists():
+        raise FileExistsError(f"{out} already holds a run ({STATE_FILE}): resume it (resume=True, or clipcap-train -C {out}) "
+                              f"or choose another output folder")
+    name = config_or_preset if isinstance(config_or_preset, str) and not _is_model_dir(config_or_preset) else None
+    return train_config(name if name is not None and _preset_name(name) in TRAIN_PRESETS else None, **train_over), model_over, None, None
+
+def _model(config_or_preset, model_over:dict, saved:TrainState|None, path:Path|None)->ClipCapModel:
+    "A new model, or the resumed run's: its `last/` export with the saved trainable weights put back."
+    if saved is None: return _setup_model(config_or_preset, model_over)
+    model = ClipCapModel.from_pretrained(path.parent / 'last')
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and n not in saved.model]
+    if missing: raise ValueError(f"{path}: trainable weights missing from the state: {missing[:5]}")
+    model.load_state_dict(saved.model, strict=False)
+    return model
+
+def _datasets(store:FeatureStore, model:ClipCapModel, config:TrainConfig, processes:int)->tuple:
+    "Training and validation captions, checked to fill at least one optimizer step."
+    args = dict(max_length=config.max_length, seed=config.seed)
+    train_ds = CaptionDataset(store, model.tokenizer, split='train', one_caption_per_image=config.one_caption_per_image, **args)
+    val_ds = CaptionDataset(store, model.tokenizer, split='val', **args) if (store.images['split'] == 'val').any() else None
+    B, A = config.batch_size, config.grad_accum
+    if len(train_ds) < B * A * processes:
+        raise ValueError(f"{len(train_ds)} training captions in {getattr(store, 'path', 'the store')} are fewer than one "
+                         f"optimizer step needs ({B * A * processes} = batch {B} × accumulation {A} × {processes} processes)")
+    return train_ds, val_ds
+
+# %% ../nbs/08_train.ipynb #b19e6775
+def _export(model:ClipCapModel, folder:Path):
+    "An inference export of the model (`save_pretrained`, without progress bars)."
+    with quiet_loading(): model.save_pretrained(folder)
+
+def _restore(t:Trainer, saved:TrainState, path:Path):
+    "Continue a saved run: optimizer, schedule, gradient scaler and this process's random states (the weights are in)."
+    if saved.run['processes'] != t.acc.num_processes:  # another split of every batch: the place in the epoch would mean other captions
+        raise ValueError(f"{path}: the run used {saved.run['processes']} process(es); resume it with as many, not {t.acc.num_processes}")
+    t.optimizer.load_state_dict(saved.optimizer)
+    t.scheduler.load_state_dict(saved.scheduler)
+    if t.acc.scaler is not None and saved.scaler is not None: t.acc.scaler.load_state_dict(saved.scaler)
+    _set_rng_state(saved.rng[t.acc.process_index])
+    t.state = replace(saved, run=t.state.run, model=None, optimizer=None, scheduler=None, scaler=None, rng=None)
+
+def _open_run(t:Trainer, source:Path|None):
+    "The run folder's first files, on the main process: `last/` (and `best/` when resuming elsewhere), `run.json`; wandb."
+    if not t.acc.is_main_process: return
+    if source is None or t.out.resolve() != source.resolve():
+        t.out.mkdir(parents=True, exist_ok=True)
+        _export(t.net, t.out / 'last')
+        if source is not None and (source / 'best').is_dir(): _export(ClipCapModel.from_pretrained(source / 'best'), t.out / 'best')
+    atomic_write(t.out / 'run.json', lambda p: Path(p).write_text(json.dumps(t.state.run, indent=1)))
+    t.wandb = _wandb_run(t.config, t.state.run, t.out)
+
+# %% ../nbs/08_train.ipynb #967f2d25
+def make_trainer(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-mlp', # Preset name ('S'/'L' too), model config, saved model folder, or a model
+                 data:str|Path|FeatureStore|None=None, # Feature store (folder or object); None when resuming uses the run's own
+                 out_dir:str|Path='runs/clipcap', # Run folder (created)
+                 resume:bool|str|Path=False, # Continue a run: True for `out_dir`'s own state, or a run folder / state file
+                 **overrides, # `TrainConfig` fields, and `ClipCapConfig` fields when the model is built here
+                )->Trainer:
+    "A `Trainer` ready to `fit`: a new run (its folder started), or a saved one restored exactly."
+    out = Path(out_dir)
+    config, model_over, saved, path = _settings(config_or_preset, out, resume, overrides)
+    data = data if data is not None or saved is None else saved.run['data']
+    if data is None: raise ValueError("train needs `data`: a feature store folder written by clipcap-dataset")
+    acc = Accelerator(mixed_precision=_precision(config), cpu=config.cpu)
+    set_seed(config.seed)
+    net = _model(config_or_preset, model_over, saved, path)
+    store = data if isinstance(data, FeatureStore) else FeatureStore(data)
+    store.check_compatible(net)
+    if saved is None and net.config.standardize and not _has_feature_stats(net):  # a new model: stats of its training set
+        net.set_feature_stats(store.embeddings[torch.tensor((store.images['split'] == 'train').to_numpy())])
+    train_ds, val_ds = _datasets(store, net, config, acc.num_processes)
+    optimizer = make_optimizer(net.to(acc.device), config)
+    scheduler = make_scheduler(optimizer, config, len(train_ds) // (config.batch_size * config.grad_accum * acc.num_processes) * config.epochs)
+    model, optimizer = acc.prepare(net, optimizer)
+    run = dict(train_config=asdict(config), model_config=net.config.to_dict(), data=str(getattr(store, 'path', data)),
+               processes=acc.num_processes, mixed_precision=acc.mixed_precision, device=str(acc.device))
+    t = Trainer(config, acc, model, net, optimizer, scheduler, store, train_ds, val_ds, out, TrainState(run=run))
+    if saved is not None: _restore(t, saved, path)
+    _open_run(t, None if path is None else path.parent)
+    return t
+
+# %% ../nbs/08_train.ipynb #c78e617e
+def train_step(t:Trainer, # The run
+               order:torch.Tensor, # This epoch's order of the training captions
+              )->torch.Tensor:
+    "One optimizer step on the captions at `t.state.position` in `order`: accumulate, clip, step. The mean loss (a tensor)."
+    c, acc, A = t.config, t.acc, t.config.grad_accum
+    total = 0.0
+    for j in range(A):  # each process takes its own `batch_size` captions of every micro-batch
+        start = t.state.position * t.per_step + (j * acc.num_processes + acc.process_index) * c.batch_size
+        batch = t.collate([t.train_ds[int(i)] for i in order[start:start + c.batch_size]])
+        with acc.no_sync(t.model) if j < A - 1 else contextlib.nullcontext():
+            loss = t.model(**{k: v.to(acc.device) for k, v in batch.items()}).loss
+            acc.backward(loss / A)
+        total = total + loss.detach()
+    if c.grad_clip: acc.clip_grad_norm_([p for p in t.net.parameters() if p.requires_grad], c.grad_clip)
+    t.optimizer.step()
+    if not acc.optimizer_step_was_skipped: t.scheduler.step()
+    t.optimizer.zero_grad(set_to_none=True)
+    return total / A
+
+def log_step(t:Trainer, # The run
+             loss:torch.Tensor, # The step's mean loss
+             lr:float, # The learning rate the step ran at
+            ):
+    "Count a finished step; every `log_every` steps add a row to the step log (and wandb), on the main process."
+    st = t.state
+    st.step, st.position = st.step + 1, st.position + 1
+    # the running sums stay tensors: read (a device sync) only when logged
+    st.losses = {k: (s + loss, n + 1) for k, (s, n) in st.losses.items()}
+    if st.step % t.config.log_every: return
+    if t.acc.is_main_process:
+        s, n = st.losses['log']
+        st.logs['steps'].append(dict(step=st.step, epoch=st.epoch + 1, lr=lr, loss=float(s) / n))
+        if t.wandb is not None: t.wandb.log({'train/loss': float(s) / n, 'lr': lr}, step=st.step)
+    st.losses['log'] = (0.0, 0)
+
+# %% ../nbs/08_train.ipynb #b8477206
+def save_state(t:Trainer, # The run
+              )->None:
+    "Write the resumable state and the logs (main process); every process waits for it."
+    rng = gather_object([_rng_state()])
+    if t.acc.is_main_process:
+        snapshot = replace(t.state, rng=rng, optimizer=t.optimizer.state_dict(), scheduler=t.scheduler.state_dict(),
+                           model={n: p.detach().cpu().clone() for n, p in t.net.named_parameters() if p.requires_grad},
+                           scaler=t.acc.scaler.state_dict() if t.acc.scaler is not None else None)
+        snapshot.save(t.out / STATE_FILE)
+        _write_logs(t.out, t.state)
+    t.acc.wait_for_everyone()
+
+def _samples(t:Trainer)->list[dict]:
+    "Captions of the fixed sample images, with their references."
+    idx, store = _sample_images(t.store, t.config.num_samples), t.store
+    if not idx: return []
+    with t.acc.autocast(): caps = generate(t.net, store.embeddings[idx].to(t.acc.device), max_tokens=t.config.sample_tokens).captions
+    refs = store.captions.groupby('image_idx')['caption']
+    return [dict(image=str(store.images['image'].iloc[i]), caption=c, references=refs.get_group(i).tolist()) for i, c in zip(idx, caps)]
+
+def end_epoch(t:Trainer, # The run, its epoch's steps done
+              seconds:float, # Time the epoch's steps took
+              steps:int, # Optimizer steps this call made (fewer than an epoch after a resume)
+             )->dict:
+    "On the main process: validation loss and sample captions into the epoch log; `last/`, and `best/` when it is the best."
+    st = t.state
+    val = _val_loss(t.net, t.val_ds, t.config.batch_size, t.acc.device)
+    (s, n), epoch = st.losses['epoch'], st.epoch + 1
+    rec = dict(epoch=epoch, step=st.step, train_loss=float(s) / max(n, 1), val_loss=val, lr=t.scheduler.get_last_lr()[0],
+               seconds=seconds, samples_per_s=steps * t.per_step / seconds, samples=_samples(t))
+    st.logs['epochs'].append(rec)
+    _export(t.net, t.out / 'last')
+    if val is not None and (st.best is None or val < st.best['val_loss']):
+        st.best = dict(epoch=epoch, val_loss=val)
+        _export(t.net, t.out / 'best')
+    if t.wandb is not None: t.wandb.log({'train/epoch_loss': rec['train_loss'], 'val/loss': val, 'epoch': epoch}, step=st.step)
+    if t.config.progress:
+        tqdm.write(f"epoch {epoch}/{t.config.epochs}: train loss {rec['train_loss']:.4f}" + (f", val loss {val:.4f}" if val is not None else '')
+                   + (f"; e.g. {rec['samples'][0]['caption']!r}" if rec['samples'] else ''))
+    return rec
+
+# %% ../nbs/08_train.ipynb #041072f3
+def train_epoch(t:Trainer, # The run
+               )->bool:
+    "Train the rest of the current epoch and close it (`end_epoch`, `save_state`); True when `stop_after` stopped it first."
+    c, st = t.config, t.state
+    t.model.train()
+    t.train_ds.set_epoch(st.epoch)  # which caption of each image, with one_caption_per_image
+    order = _epoch_order(len(t.train_ds), st.epoch, c.seed)
+    bar = tqdm(total=t.steps_per_epoch, initial=st.position, desc=f"epoch {st.epoch + 1}/{c.epochs}", leave=False,
+               disable=not (c.progress and t.acc.is_main_process))
+    t0, done = time.perf_counter(), 0
+    while st.position < t.steps_per_epoch:
+        lr = t.scheduler.get_last_lr()[0]
+        log_step(t, train_step(t, order), lr)
+        bar.update(); done += 1
+        if c.stop_after is not None and st.step >= c.stop_after: bar.close(); save_state(t); return True
+        if c.save_every and st.step % c.save_every == 0: save_state(t)
+    bar.close()
+    if t.acc.is_main_process: end_epoch(t, time.perf_counter() - t0, done)
+    st.epoch, st.position, st.losses['epoch'] = st.epoch + 1, 0, (0.0, 0)
+    save_state(t)
+    return False
+
+def fit(t:Trainer, # A run from `make_trainer`
+       )->Path:
+    "Train until the last epoch ends or `stop_after` stops the run; the run folder."
+    try:
+        while t.state.epoch < t.config.epochs and not train_epoch(t): pass
+    finally:
+        if t.wandb is not None: t.wandb.finish()
+    return t.out
 
 def train(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-mlp', # Preset name ('S'/'L' too), model config, saved model folder, or a model
           data:str|Path|FeatureStore|None=None, # Feature store (folder or object); None when resuming uses the run's own
@@ -212,157 +473,7 @@ def train(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-mlp', # 
           **overrides, # `TrainConfig` fields, and `ClipCapConfig` fields when the model is built here
          )->Path:
     "Train a captioner on stored image features; returns the run folder (its `best/` and `last/` load with `ClipCapModel.from_pretrained`)."
-    out = Path(out_dir)
-    train_over, model_over = _split_overrides(overrides)
-    state = None
-    if resume:
-        path = _state_path(resume, out)
-        state = _load_state(path)
-        bad = sorted(set(overrides) - _RESUME_OVERRIDES)
-        if bad: raise ValueError(f"Resuming {path}: {bad} cannot change mid-run (only {sorted(_RESUME_OVERRIDES)} can)")
-        config = TrainConfig(**{**state['train_config'], 'stop_after': None, **train_over})  # a stop is for one call
-        data = data if data is not None else state['data']
-    elif (out / STATE_FILE).exists():
-        raise FileExistsError(f"{out} already holds a run ({STATE_FILE}): resume it (resume=True, or clipcap-train -C {out}) "
-                              f"or choose another output folder")
-    else:
-        name = config_or_preset if isinstance(config_or_preset, str) and not _is_model_dir(config_or_preset) else None
-        config = train_config(name if name is not None and _preset_name(name) in TRAIN_PRESETS else None, **train_over)
-    if data is None: raise ValueError("train needs `data`: a feature store folder written by clipcap-dataset")
-
-    acc = Accelerator(mixed_precision=_precision(config), cpu=config.cpu)
-    main, P, rank = acc.is_main_process, acc.num_processes, acc.process_index
-    set_seed(config.seed)
-    if state is None: model = _setup_model(config_or_preset, model_over)
-    else:
-        model = ClipCapModel.from_pretrained(path.parent / 'last')
-        missing = [n for n, p in model.named_parameters() if p.requires_grad and n not in state['trainable']]
-        if missing: raise ValueError(f"{path}: trainable weights missing from the state: {missing[:5]}")
-        model.load_state_dict(state['trainable'], strict=False)
-    store = data if isinstance(data, FeatureStore) else FeatureStore(data)
-    store.check_compatible(model)
-    if state is None and model.config.standardize and not _has_feature_stats(model):  # a new model: stats of its training set
-        model.set_feature_stats(store.embeddings[torch.as_tensor((store.images['split'] == 'train').to_numpy())])
-    ds_args = dict(max_length=config.max_length, seed=config.seed)
-    train_ds = CaptionDataset(store, model.tokenizer, split='train', one_caption_per_image=config.one_caption_per_image, **ds_args)
-    has_val = bool((store.images['split'] == 'val').any())
-    val_ds = CaptionDataset(store, model.tokenizer, split='val', **ds_args) if has_val else None
-    B, A = config.batch_size, config.grad_accum
-    G = B * A * P  # captions per optimizer step, over all processes
-    steps_per_epoch = len(train_ds) // G
-    if steps_per_epoch == 0:
-        raise ValueError(f"{len(train_ds)} training captions in {getattr(store, 'path', 'the store')} are fewer than one "
-                         f"optimizer step needs ({G} = batch {B} × accumulation {A} × {P} processes)")
-    total = steps_per_epoch * config.epochs
-
-    model.to(acc.device)
-    unwrapped = model
-    optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, total)
-    model, optimizer = acc.prepare(model, optimizer)
-    params = [p for p in unwrapped.parameters() if p.requires_grad]
-    sample_idx = _sample_images(store, config.num_samples)
-    run_info = dict(train_config=asdict(config), model_config=unwrapped.config.to_dict(), data=str(getattr(store, 'path', data)),
-                    processes=P, mixed_precision=acc.mixed_precision, device=str(acc.device))
-    if state is None:
-        epoch, pos, step, steps_log, epochs_log, best = 0, 0, 0, [], [], None
-        ep_loss, ep_n, log_sum, log_n = 0.0, 0, 0.0, 0
-        if main:
-            out.mkdir(parents=True, exist_ok=True)
-            unwrapped.save_pretrained(out / 'last')
-    else:
-        optimizer.load_state_dict(state['optimizer'])
-        scheduler.load_state_dict(state['scheduler'])
-        if acc.scaler is not None and state['scaler'] is not None: acc.scaler.load_state_dict(state['scaler'])
-        if state['processes'] != P:  # another split of every batch: the place in the epoch would mean other captions
-            raise ValueError(f"{path}: the run used {state['processes']} process(es); resume it with as many, not {P}")
-        _set_rng_state(state['rng'][rank])
-        epoch, pos, step, best = state['epoch'], state['position'], state['step'], state['best']
-        steps_log, epochs_log = state['steps_log'], state['epochs_log']
-        ep_loss, ep_n, log_sum, log_n = state['epoch_loss'], state['epoch_steps'], state['log_loss'], state['log_steps']
-        if main and out.resolve() != path.parent.resolve():
-            out.mkdir(parents=True, exist_ok=True)
-            unwrapped.save_pretrained(out / 'last')
-            if (path.parent / 'best').is_dir(): ClipCapModel.from_pretrained(path.parent / 'best').save_pretrained(out / 'best')
-    if main: atomic_write(out / 'run.json', lambda p: Path(p).write_text(json.dumps(run_info, indent=1)))
-    wb = _wandb_run(config, run_info, out) if main else None
-
-    def save_state(epoch, pos):
-        rng = gather_object([_rng_state()])
-        if main:
-            st = dict(format='clipcap-train-state', version=1, train_config=asdict(config), model_config=unwrapped.config.to_dict(),
-                      data=run_info['data'], processes=P, epoch=epoch, position=pos, step=step, best=best,
-                      trainable={n: p.detach().cpu().clone() for n, p in unwrapped.named_parameters() if p.requires_grad},
-                      optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                      scaler=acc.scaler.state_dict() if acc.scaler is not None else None, rng=rng,
-                      steps_log=steps_log, epochs_log=epochs_log,
-                      epoch_loss=float(ep_loss), epoch_steps=ep_n, log_loss=float(log_sum), log_steps=log_n)
-            atomic_write(out / STATE_FILE, lambda p: torch.save(st, p))
-            _write_logs(out, steps_log, epochs_log, best)
-        acc.wait_for_everyone()
-
-    while epoch < config.epochs:
-        model.train()
-        train_ds.set_epoch(epoch)  # which caption of each image, with one_caption_per_image
-        order = _epoch_order(len(train_ds), epoch, config.seed)
-        bar = tqdm(total=steps_per_epoch, initial=pos, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not main, leave=False)
-        t0, done = time.perf_counter(), 0
-        for s in range(pos, steps_per_epoch):
-            loss_sum = 0.0
-            for j in range(A):
-                start = s * G + (j * P + rank) * B
-                batch = collate_captions([train_ds[int(i)] for i in order[start:start + B]])
-                with acc.no_sync(model) if j < A - 1 else contextlib.nullcontext():
-                    loss = model(**{k: v.to(acc.device) for k, v in batch.items()}).loss
-                    acc.backward(loss / A)
-                loss_sum = loss_sum + loss.detach()
-            if config.grad_clip: acc.clip_grad_norm_(params, config.grad_clip)
-            lr = scheduler.get_last_lr()[0]
-            optimizer.step()
-            if not acc.optimizer_step_was_skipped: scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step, done = step + 1, done + 1
-            bar.update()
-            # running sums stay tensors: read (a device sync) only when logged
-            ep_loss, ep_n, log_sum, log_n = ep_loss + loss_sum / A, ep_n + 1, log_sum + loss_sum / A, log_n + 1
-            if main and step % config.log_every == 0:
-                l = float(log_sum) / log_n
-                steps_log.append(dict(step=step, epoch=epoch + 1, lr=lr, loss=l))
-                bar.set_postfix(loss=f"{l:.3f}", lr=f"{lr:.2e}")
-                if wb is not None: wb.log({'train/loss': l, 'lr': lr}, step=step)
-            if step % config.log_every == 0: log_sum, log_n = 0.0, 0
-            if config.stop_after is not None and step >= config.stop_after:
-                bar.close(); save_state(epoch, s + 1)
-                if wb is not None: wb.finish()
-                return out
-            if config.save_every and step % config.save_every == 0: save_state(epoch, s + 1)
-        bar.close()
-        seconds = time.perf_counter() - t0
-        if main:
-            val = _val_loss(unwrapped, val_ds, B, acc.device)
-            samples = []
-            if sample_idx:
-                emb = store.embeddings[sample_idx].to(acc.device)
-                with acc.autocast(): caps = generate(unwrapped, emb, max_tokens=config.sample_tokens).captions
-                caps_of = store.captions.groupby('image_idx')['caption']
-                samples = [dict(image=str(store.images['image'].iloc[i]), caption=c, references=caps_of.get_group(i).tolist())
-                           for i, c in zip(sample_idx, caps)]
-            rec = dict(epoch=epoch + 1, step=step, train_loss=float(ep_loss) / max(ep_n, 1), val_loss=val,
-                       lr=scheduler.get_last_lr()[0], seconds=seconds, samples_per_s=done * G / seconds, samples=samples)
-            epochs_log.append(rec)
-            unwrapped.save_pretrained(out / 'last')
-            if val is not None and (best is None or val < best['val_loss']):
-                best = dict(epoch=epoch + 1, val_loss=val)
-                unwrapped.save_pretrained(out / 'best')
-            if wb is not None:
-                wb.log({'train/epoch_loss': rec['train_loss'], 'val/loss': val, 'epoch': epoch + 1}, step=step)
-            tqdm.write(f"epoch {epoch + 1}/{config.epochs}: train loss {rec['train_loss']:.4f}"
-                       + (f", val loss {val:.4f}" if val is not None else '')
-                       + (f"; e.g. {samples[0]['caption']!r}" if samples else ''))
-        epoch, pos, ep_loss, ep_n = epoch + 1, 0, 0.0, 0
-        save_state(epoch, 0)
-    if wb is not None: wb.finish()
-    return out
+    return fit(make_trainer(config_or_preset, data, out_dir, resume, **overrides))
 
 # %% ../nbs/08_train.ipynb #c133209e
 def plot_losses(run_dir:str|Path, # A run folder written by `train`
