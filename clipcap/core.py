@@ -29,8 +29,8 @@ def atomic_write(path:str|Path, # The file to write
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     os.close(fd)
     try:
-        os.chmod(tmp, default_mode())
         write(tmp)
+        os.chmod(tmp, default_mode())  # after the write: some writers (safetensors) create the file anew, private
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
@@ -44,8 +44,8 @@ def atomic_folder(path:str|Path, # The folder to (re)write
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
     try:
-        os.chmod(tmp, default_mode(folder=True))
         yield tmp
+        for p in [tmp, *tmp.rglob('*')]: os.chmod(p, default_mode(folder=p.is_dir()))  # as if written with `open`
         old = path.with_name(f'.{path.name}.{os.getpid()}.old')
         if path.exists(): os.replace(path, old)
         os.replace(tmp, path)

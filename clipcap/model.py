@@ -275,7 +275,7 @@ def save_pretrained(self:ClipCapModel, save_directory:str|Path, # Folder to writ
     cfg = replace(self.config, gpt_config=json.loads(self.gpt.config.to_json_string()))  # only what differs from GPT2Config's defaults
     state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()
              if not k.startswith('encoder.') and k != 'gpt.lm_head.weight'}  # the head is tied to the token embedding
-    with atomic_folder(save_directory) as d:
+    with atomic_folder(save_directory) as d, quiet_loading():
         cfg.save(d / 'config.json')
         save_file(state, d / 'model.safetensors', metadata={'format': 'pt', 'library': 'clipcap'})
         self.tokenizer.save_pretrained(d)
