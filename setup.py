@@ -16,6 +16,9 @@ lic = licenses[cfg['license']]
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+# optional extras: `extras = app` in settings.ini names them, `app_requirements = ...` lists each; dev installs them all
+extras = {name: shlex.split(cfg.get(f'{name}_requirements', '')) for name in cfg.get('extras', '').split()}
+extras['dev'] = dev_requirements + [r for reqs in extras.values() for r in reqs]
 entry_points = {'console_scripts': cfg.get('console_scripts', '').split(),
                 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]}
 
@@ -34,7 +37,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require=extras,
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
