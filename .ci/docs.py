@@ -1,0 +1,114 @@
+"""Build the docs site offline into `_docs/`, from notebooks executed in a real kernel; then write README.md.
+
+Usage: python .ci/docs.py [--executed DIR] [--check] [--skip NB ...]
+
+1. Execute every notebook in `nbs/` once, in a Jupyter kernel (`.ci/execute.py`, 2 at a time), unless `--executed`
+   names a folder that already holds the executed copies (as `.ci/run` does, so that CI runs each notebook once).
+   The pages show what a reader who runs the notebook sees: figures, printed results, n-best lists. Outputs are
+   made at build time, never committed, so they cannot go stale and the notebooks stay clean in git.
+2. nbdev's notebook processing (what `nbdev_docs` runs before Quarto: show_doc cells, hidden/exported cells,
+   cross-reference links), called directly: `nbdev_proc_nbs` would try to install Quarto with sudo and re-run
+   `pip install -e .[dev]`, and a docs build installs nothing.
+3. Pages are named as nbdev's links name them (`04_model.ipynb` -> `model.html`, as Quarto does); the links are
+   made relative (`model.html#clipcapmodel`) so that the site works from disk and under `doc_host`/`doc_baseurl`.
+   Signature blocks keep plain code: no markdown links inside them, no `NoneType` guessed from a `None` default.
+4. smalldocs renders `_proc/` into `_docs/`; `.ci/readme.py` writes README.md (`--check`: fail if it is stale).
+"""
+import argparse, json, os, re, shutil, subprocess, sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS, PROC, DOCS = ROOT / 'nbs', ROOT / '_proc', ROOT / '_docs'
+
+def page_name(nb:str)->str:
+    "The page a notebook becomes, named as nbdev's doc links name it: '04_model.ipynb' -> 'model.ipynb'."
+    return re.sub(r'^\d+[a-zA-Z0-9]*_', '', nb.lower())
+
+def site_url()->str:
+    from nbdev.config import get_config
+    cfg = get_config()
+    return cfg.doc_host.rstrip('/') + '/' + cfg.doc_baseurl.strip('/') + '/'
+
+FENCE = re.compile(r'(^```[^\n]*\n)(.*?)(^```)', re.S | re.M)
+MD_LINK = re.compile(r'\[(`[^`\]]+`)\]\([^)\s]*\)')
+
+def plain_code(md:str)->str:
+    "In fenced code (show_doc's signatures): links back to `names`, no type guessed from a None default, no blank edges."
+    def fix(m):
+        code = MD_LINK.sub(r'\1', m.group(2))
+        code = re.sub(r'(\w):NoneType=None\b', r'\1=None', code)
+        return m.group(1) + code.strip('\n') + '\n' + m.group(3)
+    return FENCE.sub(fix, md)
+
+def relative_links(text:str, base:str)->str:
+    "Links into this site ('https://host/base/model.html#x') made relative ('model.html#x')."
+    return re.sub(r'\]\(' + re.escape(base), '](', text)
+
+def add_links(cell):
+    "nbdev's `add_links`, but fence-aware in outputs too (its own links names inside show_doc's signature code)."
+    from nbdev.doclinks import NbdevLookup
+    nl = NbdevLookup()
+    if cell.cell_type == 'markdown': cell.source = nl.linkify(cell.source)
+    for o in cell.get('outputs', []):
+        md = o.get('data', {}).get('text/markdown')
+        if md is not None: o['data']['text/markdown'] = nl.linkify(''.join(md))
+
+def process(src:str, dst:str, base:str):
+    "nbdev's processing of one notebook (in the notebook's folder, as nbdev_proc_nbs does), then our link fixes."
+    os.environ['IN_TEST'] = '1'
+    os.chdir(NBS)
+    from execnb.nbio import read_nb, write_nb
+    from nbdev.processors import FilterDefaults, NBProcessor
+    import nbdev.processors as P
+    procs = [add_links if p is P.add_links else p for p in FilterDefaults().procs()]
+    nb = read_nb(src)
+    NBProcessor(nb=nb, procs=procs).process()
+    for c in nb.cells:
+        if c.cell_type == 'markdown': c.source = relative_links(c.source, base)
+        for o in c.get('outputs', []):
+            md = o.get('data', {}).get('text/markdown')
+            if md is not None: o['data']['text/markdown'] = relative_links(plain_code(''.join(md)), base)
+    write_nb(nb, dst)
+
+def sidebar(src:Path)->str:
+    "nbs/sidebar.yml with each notebook under its page's name."
+    return re.sub(r'(\S+\.ipynb)', lambda m: page_name(m.group(1)), src.read_text())
+
+def main(argv=None)->int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--executed', help='folder of already executed notebooks (default: execute them now into _exec)')
+    ap.add_argument('--check', action='store_true', help='fail when README.md is out of date or a notebook did not run')
+    ap.add_argument('--skip', nargs='*', default=[], help='notebooks not to execute (rendered without outputs)')
+    a = ap.parse_args(argv)
+    failed = False
+    executed = Path(a.executed) if a.executed else ROOT / '_exec'
+    if not a.executed:
+        shutil.rmtree(executed, ignore_errors=True)
+        r = subprocess.run([sys.executable, str(ROOT / '.ci/execute.py'), '--out', str(executed), '--skip', *a.skip], cwd=ROOT)
+        failed = r.returncode != 0
+    shutil.rmtree(PROC, ignore_errors=True); shutil.rmtree(DOCS, ignore_errors=True)
+    PROC.mkdir()
+    for f in ('_quarto.yml', 'nbdev.yml', 'styles.css'): shutil.copy(NBS / f, PROC / f)
+    (PROC / 'sidebar.yml').write_text(sidebar(NBS / 'sidebar.yml'))
+    base, jobs = site_url(), []
+    for nb in sorted(NBS.glob('*.ipynb')):
+        src = executed / nb.name
+        if not src.exists():
+            print(f'docs: {nb.name} was not executed: its page has no outputs', file=sys.stderr)
+            src, failed = nb, True
+        jobs.append((str(src), str(PROC / page_name(nb.name)), base))
+    with ProcessPoolExecutor(2, mp_context=get_context('spawn')) as ex:
+        for j, f in zip(jobs, [ex.submit(process, *j) for j in jobs]):
+            try: f.result()
+            except Exception as e:
+                print(f'docs: processing {Path(j[0]).name} failed: {e}', file=sys.stderr); failed = True
+    r = subprocess.run(['smalldocs', 'render', '--quiet', str(PROC)], cwd=ROOT)
+    if r.returncode: return r.returncode
+    shutil.move(PROC / '_docs', DOCS)
+    r = subprocess.run([sys.executable, str(ROOT / '.ci/readme.py'), *(['--check'] if a.check else [])], cwd=ROOT)
+    return 1 if (r.returncode or (a.check and failed)) else 0
+
+if __name__ == '__main__':
+    sys.exit(main())
