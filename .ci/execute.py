@@ -6,7 +6,7 @@ Each notebook runs once, with nbclient, in its own `python3` kernel started from
 thread settings: no OMP_NUM_THREADS override), at most `--jobs` at a time, and is stopped (kernel included) after
 `--timeout` seconds. The executed copy goes to `--out/NAME.ipynb` even when a cell fails (the error is its last
 output), minus run-to-run noise: progress-bar widgets and the progress bars tqdm writes on stderr. Prints one
-`PASS`/`FAIL` line a notebook with its time, then `N passed, N failed`; exits 1 when any notebook failed.
+`PASS`/`FAIL` line a notebook with its time, then `N notebooks passed, N failed`; exits 1 when any notebook failed.
 """
 import argparse, os, re, signal, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +37,7 @@ def run_one(nb_path:Path, out_path:Path, timeout:int)->str|None:
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(nb_path.parent)}})
     err = None
     try: client.execute()
-    except CellExecutionError as e: err = str(e).strip().splitlines()[-1] if str(e).strip() else 'a cell failed'
+    except CellExecutionError as e: err = (re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip().splitlines() or ["a cell failed"])[-1]
     except Exception as e: err = f'{type(e).__name__}: {e}'
     for c in nb.cells:
         if c.cell_type == 'code': c.outputs = quiet_outputs(c.outputs)
@@ -85,7 +85,7 @@ def main(argv=None)->int:
             print(f"{'PASS' if ok else 'FAIL'} {nb.name} {secs:.0f} s" + (f": {msg}" if msg else ''), flush=True)
     failed = sum(not ok for _, ok in results)
     print(f"notebooks in a real kernel: {time.monotonic() - t0:.0f} s, {a.jobs} at a time")
-    print(f"{len(results) - failed} passed, {failed} failed")
+    print(f"{len(results) - failed} notebooks passed, {failed} failed")
     return 1 if failed else 0
 
 if __name__ == '__main__':
