@@ -15,8 +15,7 @@ Usage: python .ci/docs.py [--executed DIR] [--check] [--skip NB ...]
 4. smalldocs renders `_proc/` into `_docs/`; `.ci/readme.py` writes README.md (`--check`: fail if it is stale).
 """
 import argparse, json, os, re, shutil, subprocess, sys
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +54,14 @@ def add_links(cell):
         md = o.get('data', {}).get('text/markdown')
         if md is not None: o['data']['text/markdown'] = nl.linkify(''.join(md))
 
+def mixed_imports(cell)->str|None:
+    "The import statements of a code cell that also does other things (nbdev would run the whole cell), else None."
+    import ast
+    try: tree = ast.parse(cell.source)
+    except SyntaxError: return None
+    imps = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return '\n'.join(map(ast.unparse, imps)) if imps and len(imps) < len(tree.body) else None
+
 def process(src:str, dst:str, base:str):
     "nbdev's processing of one notebook (in the notebook's folder, as nbdev_proc_nbs does), then our link fixes."
     os.environ['IN_TEST'] = '1'
@@ -62,15 +69,45 @@ def process(src:str, dst:str, base:str):
     from execnb.nbio import read_nb, write_nb
     from nbdev.processors import FilterDefaults, NBProcessor
     import nbdev.processors as P
-    procs = [add_links if p is P.add_links else p for p in FilterDefaults().procs()]
+
+    class exec_show_docs(P.exec_show_docs):
+        "nbdev's, but a demonstration cell that also imports keeps its real output: only its imports run here."
+        def __call__(self, cell):
+            imps = mixed_imports(cell) if cell.cell_type == 'code' and not cell.directives_ else None
+            if imps and hasattr(self, 'k'): self.k.run_cell(imps)
+            else: super().__call__(cell)
+
+    swap = {P.add_links: add_links, P.exec_show_docs: exec_show_docs}
     nb = read_nb(src)
-    NBProcessor(nb=nb, procs=procs).process()
+    NBProcessor(nb=nb, procs=[swap.get(p, p) for p in FilterDefaults().procs()]).process()
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == 'raw':  # the front matter: its output-file is this page's name
+        want = f'output-file: {Path(dst).with_suffix(".html").name}\n'
+        if 'output-file:' in first.source and want not in first.source:
+            raise ValueError(f'{src}: nbdev names its page otherwise: {first.source}')
+        first.source = first.source.replace(want, '')
     for c in nb.cells:
         if c.cell_type == 'markdown': c.source = relative_links(c.source, base)
         for o in c.get('outputs', []):
             md = o.get('data', {}).get('text/markdown')
             if md is not None: o['data']['text/markdown'] = relative_links(plain_code(''.join(md)), base)
     write_nb(nb, dst)
+
+SYM_LINK = re.compile(r'\[(`[^`\]]+`(?:\(\))?)\]\(([\w.-]+\.html)#([^)\s]+)\)')
+
+def unlink_undocumented(proc:Path):
+    "Links to a symbol that no page documents (a private helper, a method not shown) become plain `code`."
+    nbs = {p: json.loads(p.read_text()) for p in proc.glob('*.ipynb')}
+    def outputs(nb): return [o for c in nb['cells'] for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
+    def text(x): return ''.join(x)
+    shown = {p.with_suffix('.html').name: {m.lower() for o in outputs(nb)
+             for m in re.findall(r'^#+ (\S+)\s*$', text(o['data']['text/markdown']), re.M)} for p, nb in nbs.items()}
+    def fix(m): return m.group(0) if m.group(3) in shown.get(m.group(2), ()) else m.group(1)
+    for p, nb in nbs.items():
+        for c in nb['cells']:
+            if c['cell_type'] == 'markdown': c['source'] = SYM_LINK.sub(fix, text(c['source']))
+        for o in outputs(nb): o['data']['text/markdown'] = SYM_LINK.sub(fix, text(o['data']['text/markdown']))
+        p.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
 def sidebar(src:Path)->str:
     "nbs/sidebar.yml with each notebook under its page's name."
@@ -83,7 +120,7 @@ def main(argv=None)->int:
     ap.add_argument('--skip', nargs='*', default=[], help='notebooks not to execute (rendered without outputs)')
     a = ap.parse_args(argv)
     failed = False
-    executed = Path(a.executed) if a.executed else ROOT / '_exec'
+    executed = Path(a.executed).resolve() if a.executed else ROOT / '_exec'
     if not a.executed:
         shutil.rmtree(executed, ignore_errors=True)
         r = subprocess.run([sys.executable, str(ROOT / '.ci/execute.py'), '--out', str(executed), '--skip', *a.skip], cwd=ROOT)
@@ -92,23 +129,26 @@ def main(argv=None)->int:
     PROC.mkdir()
     for f in ('_quarto.yml', 'nbdev.yml', 'styles.css'): shutil.copy(NBS / f, PROC / f)
     (PROC / 'sidebar.yml').write_text(sidebar(NBS / 'sidebar.yml'))
-    base, jobs = site_url(), []
+    base, jobs, broken = site_url(), [], False
     for nb in sorted(NBS.glob('*.ipynb')):
         src = executed / nb.name
         if not src.exists():
             print(f'docs: {nb.name} was not executed: its page has no outputs', file=sys.stderr)
             src, failed = nb, True
         jobs.append((str(src), str(PROC / page_name(nb.name)), base))
-    with ProcessPoolExecutor(2, mp_context=get_context('spawn')) as ex:
-        for j, f in zip(jobs, [ex.submit(process, *j) for j in jobs]):
-            try: f.result()
-            except Exception as e:
-                print(f'docs: processing {Path(j[0]).name} failed: {e}', file=sys.stderr); failed = True
-    r = subprocess.run(['smalldocs', 'render', '--quiet', str(PROC)], cwd=ROOT)
-    if r.returncode: return r.returncode
+    def run(job):  # each notebook in a fresh interpreter, as nbdev_proc_nbs does
+        return subprocess.run([sys.executable, __file__, '--process', *job], cwd=ROOT, capture_output=True, text=True)
+    with ThreadPoolExecutor(2) as ex:
+        for job, r in zip(jobs, ex.map(run, jobs)):
+            if r.returncode:
+                print(f'docs: processing {Path(job[0]).name} failed:\n{r.stderr[-3000:]}', file=sys.stderr); broken = True
+    unlink_undocumented(PROC)
+    r = subprocess.run(['smalldocs', 'render', '--quiet', '--strict', str(PROC)], cwd=ROOT)
+    if r.returncode or broken: return r.returncode or 1
     shutil.move(PROC / '_docs', DOCS)
     r = subprocess.run([sys.executable, str(ROOT / '.ci/readme.py'), *(['--check'] if a.check else [])], cwd=ROOT)
     return 1 if (r.returncode or (a.check and failed)) else 0
 
 if __name__ == '__main__':
-    sys.exit(main())
+    if sys.argv[1:2] == ['--process']: process(*sys.argv[2:5])
+    else: sys.exit(main())
