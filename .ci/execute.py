@@ -5,7 +5,8 @@ Usage: python .ci/execute.py [--out _exec] [--jobs 2] [--timeout 1200] [--skip N
 Each notebook runs once, with nbclient, in its own `python3` kernel started from `nbs/` (the kernel's default
 thread settings: no OMP_NUM_THREADS override), at most `--jobs` at a time, and is stopped (kernel included) after
 `--timeout` seconds. The executed copy goes to `--out/NAME.ipynb` even when a cell fails (the error is its last
-output), minus run-to-run noise: progress-bar widgets and the progress bars tqdm writes on stderr. Prints one
+output), minus run-to-run noise: progress-bar widgets and, on stderr, progress bars, FFmpeg/OpenCV log lines and
+third-party libraries' warnings. Prints one
 `PASS`/`FAIL` line a notebook with its time, then `N notebooks passed, N failed`; exits 1 when any notebook failed.
 """
 import argparse, os, re, signal, subprocess, sys, time
@@ -15,18 +16,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 PROGRESS = re.compile(r'\r|\d+%\|')  # tqdm redraws its bar with '\r'; its text form reads ' 40%|████  | 4/10'
+NATIVE_LOG = re.compile(r'^\[[^\]]* @ 0x[0-9a-f]+\]|^\[ ?(WARN|ERROR|INFO):')  # FFmpeg's and OpenCV's own logs (with addresses)
+LIB_WARNING = re.compile(r'^\S*/site-packages/\S+:\d+: \w+: ')  # a library's warning, with this machine's path
+
+def quiet_stderr(text:str)->str:
+    "stderr without progress bars, FFmpeg/OpenCV log lines and libraries' warnings (each with its source line)."
+    keep, skip_source = [], False
+    for line in text.splitlines(keepends=True):
+        if skip_source and line.startswith(' '): skip_source = False; continue
+        skip_source = bool(LIB_WARNING.search(line))
+        if not (skip_source or PROGRESS.search(line) or NATIVE_LOG.search(line)): keep.append(line)
+    return ''.join(keep)
 
 def quiet_outputs(outputs:list)->list:
-    "Drop the outputs that change from run to run without telling anything: widgets, and progress bars on stderr."
+    "Drop the outputs that change from run to run without telling anything: widgets, and that noise on stderr."
     keep = []
     for o in outputs:
         if WIDGET in o.get('data', {}): continue
-        if o.get('output_type') == 'stream' and o.get('name') == 'stderr':
-            lines = [l for l in o['text'].splitlines(keepends=True) if not PROGRESS.search(l)]
-            if not ''.join(lines).strip(): continue
-            o['text'] = ''.join(lines)
+        if o.get('output_type') == 'stream' and keep and keep[-1].get('output_type') == 'stream' and keep[-1].get('name') == o.get('name'):
+            keep[-1]['text'] += o['text']; continue  # one stream, written in pieces
         keep.append(o)
-    return keep
+    for o in keep:
+        if o.get('output_type') == 'stream' and o.get('name') == 'stderr': o['text'] = quiet_stderr(o['text'])
+    return [o for o in keep if o.get('output_type') != 'stream' or o['text'].strip()]
 
 def run_one(nb_path:Path, out_path:Path, timeout:int)->str|None:
     "Execute one notebook (in this process's child kernel); write the quiet executed copy; return the error or None."
