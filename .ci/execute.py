@@ -82,7 +82,7 @@ def main(argv=None)->int:
     ap.add_argument('--timeout', type=int, default=1200, help='seconds a notebook may take (default 1200)')
     ap.add_argument('--skip', nargs='*', default=[], help='notebook names to leave out (for a quick local build)')
     a = ap.parse_args(argv)
-    nbs = [Path(p).resolve() for p in a.notebooks] or sorted((ROOT / 'nbs').glob('*.ipynb'))
+    nbs = [Path(p).resolve() for p in a.notebooks] or sorted(p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
     nbs = [p for p in nbs if p.name not in a.skip and p.stem not in a.skip]
     out = (ROOT / a.out).resolve()
     t0 = time.monotonic()
