@@ -9,7 +9,8 @@ Usage: python .ci/docs.py [--executed DIR] [--check] [--skip NB ...]
 2. nbdev's notebook processing (what `nbdev_docs` runs before Quarto: show_doc cells, hidden/exported cells,
    cross-reference links), called directly: `nbdev_proc_nbs` would try to install Quarto with sudo and re-run
    `pip install -e .[dev]`, and a docs build installs nothing.
-3. Pages are named as nbdev's links name them (`04_model.ipynb` -> `model.html`, as Quarto does); the links are
+3. Pages are named as nbdev's links name them (`04_model.ipynb` -> `model.html`, the `output-file` nbdev gives
+   Quarto; smalldocs does not read it, so the processed notebook takes that name); the links are
    made relative (`model.html#clipcapmodel`) so that the site works from disk and under `doc_host`/`doc_baseurl`.
    Signature blocks keep plain code: no markdown links inside them, no `NoneType` guessed from a `None` default.
 4. smalldocs renders `_proc/` into `_docs/`; `.ci/readme.py` writes README.md (`--check`: fail if it is stale).
