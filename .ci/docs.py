@@ -12,7 +12,8 @@ Usage: python .ci/docs.py [--executed DIR] [--check] [--skip NB ...]
 3. Pages are named as nbdev's links name them (`04_model.ipynb` -> `model.html`, the `output-file` nbdev gives
    Quarto; smalldocs does not read it, so the processed notebook takes that name); the links are
    made relative (`model.html#clipcapmodel`) so that the site works from disk and under `doc_host`/`doc_baseurl`.
-   Signature blocks keep plain code: no markdown links inside them, no `NoneType` guessed from a `None` default.
+   Signature blocks keep plain code: no markdown links inside them, no `NoneType` guessed from a `None` default,
+   `*args`/`**kwargs` as written.
 4. smalldocs renders `_proc/` into `_docs/`; `.ci/readme.py` writes README.md (`--check`: fail if it is stale).
 """
 import argparse, json, os, re, shutil, subprocess, sys
@@ -39,6 +40,8 @@ def plain_code(md:str)->str:
     def fix(m):
         code = MD_LINK.sub(r'\1', m.group(2))
         code = re.sub(r'(\w):NoneType=None\b', r'\1=None', code)
+        code = re.sub(r'\b(\w+):VAR_POSITIONAL\b', r'*\1', code)  # docments' kind of *args / **kwargs
+        code = re.sub(r'\b(\w+):VAR_KEYWORD\b', r'**\1', code)
         return m.group(1) + code.strip('\n') + '\n' + m.group(3)
     return FENCE.sub(fix, md)
 
