@@ -4,19 +4,20 @@
 
 # %% ../nbs/05_checkpoints.ipynb #1dd0f7a7
 from __future__ import annotations
-import os, shutil, tempfile
+import os, re, shutil, tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
 from .core import pick_device, to_dtype, size_preset
-from .config import ClipCapConfig, get_config
+from .config import ClipCapConfig, get_config, DECODING
 from .model import ClipCapModel, ImageEncoder
 
 # %% auto #0
 __all__ = ['RELEASED', 'CHECKPOINT_SUFFIXES', 'load_state_dict', 'convert_clipgpt_checkpoint', 'convert_clipcap_checkpoint',
-           'Released', 'released_name', 'cache_dir', 'download_from_drive', 'fetch_released', 'load_model']
+           'clipcap_transformer_keys', 'Released', 'released_name', 'cache_dir', 'download_from_drive',
+           'fetch_released', 'load_model']
 
 # %% ../nbs/05_checkpoints.ipynb #18594140
 def load_state_dict(path_or_state_dict:str|Path|dict)->dict:
@@ -65,7 +66,7 @@ def convert_clipgpt_checkpoint(path_or_state_dict:str|Path|dict, # The original'
     "Convert the original's released clipgpt checkpoint (keys `ie.*`, `mp.*`, `td.*`) into a `ClipCapModel`."
     config = get_config(size) if isinstance(size, str) else size
     if config.mapping != 'clipgpt': raise ValueError(f"convert_clipgpt_checkpoint needs a clipgpt config, got mapping={config.mapping!r}")
-    config = replace(config, clipgpt_layout=True)
+    config = replace(config, clipgpt_layout=True, decoding=config.decoding or DECODING['clipgpt'])
     sd = load_state_dict(path_or_state_dict)
     source = path_or_state_dict if not isinstance(path_or_state_dict, dict) else 'state dict'
     model = ClipCapModel(config, tokenizer=tokenizer, encoder=ImageEncoder.from_config(config))
@@ -76,12 +77,36 @@ def convert_clipcap_checkpoint(path_or_state_dict:str|Path|dict, # ClipCap's `co
                                config:str|ClipCapConfig='clipcap-mlp', # The matching architecture
                                tokenizer=None, # Decoder tokenizer (loaded from the config's `gpt_model` when None)
                               )->ClipCapModel:
-    "Convert ClipCap's released MLP weights (keys `clip_project.model.*`, `gpt.*`) into a `ClipCapModel`."
+    "Convert ClipCap's released weights (MLP: `clip_project.model.*`; transformer: `clip_project.transformer.*`; `gpt.*`)."
     config = get_config(config)
+    config = replace(config, decoding=config.decoding or DECODING['clipcap'])  # ClipCap's weights stop at '.'
     sd = load_state_dict(path_or_state_dict)
+    if config.mapping == 'transformer': sd = clipcap_transformer_keys(sd)
     source = path_or_state_dict if not isinstance(path_or_state_dict, dict) else 'state dict'
     rename = lambda k: 'mapper.' + k[len('clip_project.'):] if k.startswith('clip_project.') else k if k.startswith('gpt.') else None
     return _load_converted(ClipCapModel(config, tokenizer=tokenizer), sd, rename, _BUFFERS, str(source))
+
+# %% ../nbs/05_checkpoints.ipynb #81aca18b
+_CLIPCAP_LAYER = {'attn.project.': 'self_attn.out_proj.', 'mlp.fc1.': 'linear1.', 'mlp.fc2.': 'linear2.',
+                  'norm1.': 'norm1.', 'norm2.': 'norm2.'}
+
+def clipcap_transformer_keys(sd:dict, # A ClipCap transformer checkpoint's state dict
+                            )->dict:
+    "ClipCap's transformer-mapper layers renamed for `nn.TransformerEncoderLayer`: q and k/v stacked, a zero bias added."
+    out, attn = {}, {}
+    for k, v in sd.items():
+        m = re.fullmatch(r'(clip_project\.transformer\.layers\.\d+\.)(.+)', k)
+        if m is None: out[k] = v; continue
+        pre, rest = m.groups()
+        if rest in ('attn.to_queries.weight', 'attn.to_keys_values.weight'): attn.setdefault(pre, {})[rest] = v; continue
+        new = next((n + rest[len(o):] for o, n in _CLIPCAP_LAYER.items() if rest.startswith(o)), None)
+        out[pre + new if new else k] = v  # a key it does not know stays, for the loader to report
+    for pre, d in attn.items():
+        if len(d) < 2: out.update({pre + r: t for r, t in d.items()}); continue  # half a layer: reported as missing
+        q = d['attn.to_queries.weight']
+        out[pre + 'self_attn.in_proj_weight'] = torch.cat([q, d['attn.to_keys_values.weight']])
+        out[pre + 'self_attn.in_proj_bias'] = q.new_zeros(3 * q.shape[0])
+    return out
 
 # %% ../nbs/05_checkpoints.ipynb #fcff0622
 @dataclass(frozen=True)
@@ -171,12 +196,18 @@ def _checkpoint_config(sd:dict, config):
             config = {768: 'S', 1024: 'L'}.get(width)
             if config is None: raise ValueError(f"a clipgpt checkpoint of decoder width {width}: pass its config")
         return 'clipgpt', config
-    if any(k.startswith('clip_project.') for k in sd):
-        if config is None: config = 'clipcap-transformer' if any('prefix_const' in k for k in sd) else 'clipcap-mlp'
-        return 'clipcap', config
+    if any(k.startswith('clip_project.') for k in sd): return 'clipcap', config or _clipcap_config(sd)
     if any(k.startswith('mapper.') for k in sd):
         raise ValueError("a clipcap model.safetensors on its own: pass the folder save_pretrained wrote (it holds the config)")
     raise ValueError(f"unknown checkpoint layout (first keys: {list(sd)[:3]})")
+
+def _clipcap_config(sd:dict)->ClipCapConfig|str:
+    "The architecture of a ClipCap checkpoint, read from its shapes (640-d input: the RN50x4 transformer)."
+    if 'clip_project.prefix_const' not in sd or 'clip_project.linear.weight' not in sd: return 'clipcap-mlp'
+    (K, E), (LE, dim) = sd['clip_project.prefix_const'].shape, sd['clip_project.linear.weight'].shape
+    layers = {k.split('.')[3] for k in sd if k.startswith('clip_project.transformer.layers.')}
+    preset = 'clipcap-transformer-rn50x4' if dim == 640 else 'clipcap-transformer'
+    return get_config(preset, prefix_length=K, clip_length=LE // E, num_layers=len(layers) or 8)
 
 CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.bin', '.ckpt', '.safetensors')
 

@@ -10,18 +10,22 @@ from pathlib import Path
 from .core import size_preset
 
 # %% auto #0
-__all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'PRESETS', 'ClipCapConfig', 'get_config']
+__all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'PRESETS', 'ClipCapConfig', 'get_config']
 
 # %% ../nbs/01_config.ipynb #a9cb62a7
 MAPPINGS = ('mlp', 'transformer', 'clipgpt')
 IMAGE_FEATURES = ('image_embeds', 'pooler_output')
 TRAIN_GPT = ('all', 'none', 'ends')
+DECODING = {  # decoding profiles: how a checkpoint family decodes unless told otherwise (see `DecodeConfig`)
+    'clipgpt': dict(max_tokens=40, stop_at_period=False),  # the original's: EOS or 40 tokens
+    'clipcap': dict(max_tokens=67, stop_at_period=True, beam_search='clipcap'),  # ClipCap's: trained without EOS
+}
 
 @dataclass
 class ClipCapConfig:
     "Everything that defines a clipcap model's architecture."
     mapping:str='mlp' # Mapping network: 'mlp' (ClipCap MLP), 'transformer' (ClipCap transformer) or 'clipgpt' (the original's)
-    clip_model:str|None='openai/clip-vit-base-patch32' # Hugging Face id (or folder) of the CLIP image encoder
+    clip_model:str|None='openai/clip-vit-base-patch32' # Hugging Face id (or folder) of the CLIP image encoder, or 'open_clip:ARCH/PRETRAINED'
     gpt_model:str|None='gpt2' # Hugging Face id (or folder) of the GPT-2-family decoder
     image_feature:str='image_embeds' # CLIP output the mapper reads: projected 'image_embeds' or unprojected 'pooler_output'
     prefix_length:int=10 # K: prefix vectors handed to the decoder
@@ -37,6 +41,7 @@ class ClipCapConfig:
     image_dim:int|None=None # Width of the image feature; read from the encoder's config when None
     clip_config:dict|None=None # CLIPVisionConfig as a dict: build the encoder from it (random weights) instead of loading clip_model
     gpt_config:dict|None=None # GPT2Config as a dict: build the decoder from it instead of loading gpt_model's weights
+    decoding:dict|None=None # Decoding profile (e.g. `DECODING['clipcap']`): defaults of max_tokens, stop_at_period, beam_search
 
     def __post_init__(self):
         for name, allowed in (('mapping', MAPPINGS), ('image_feature', IMAGE_FEATURES), ('train_gpt', TRAIN_GPT)):
@@ -68,6 +73,9 @@ PRESETS = {
     'clipcap-mlp': dict(mapping='mlp', prefix_length=10, train_gpt='all'),
     'clipcap-transformer': dict(mapping='transformer', prefix_length=10, clip_length=10, num_layers=8,
                                 num_heads=8, ff_mult=2.0, dropout=0.0, train_gpt='none'),
+    'clipcap-transformer-rn50x4': dict(mapping='transformer', clip_model='open_clip:RN50x4/openai', prefix_length=40,
+                                       clip_length=40, num_layers=8, num_heads=8, ff_mult=2.0, dropout=0.0,
+                                       normalize_prefix=True, train_gpt='none'),
     'clipgpt-S': dict(mapping='clipgpt', clip_model='openai/clip-vit-base-patch32', gpt_model='gpt2',
                       image_feature='pooler_output', prefix_length=4, num_layers=6, num_heads=16, ff_mult=4.0,
                       dropout=0.1, train_gpt='ends'),

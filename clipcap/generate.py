@@ -13,7 +13,7 @@ from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthL
                           TopKLogitsWarper, TopPLogitsWarper)
 
 # %% auto #0
-__all__ = ['clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate']
+__all__ = ['DEFAULT_DECODING', 'clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -32,7 +32,9 @@ class DecodeConfig:
                  top_p:float=1.0, # Sample within the smallest set holding this probability mass (1: all); < 1 turns sampling on
                  sample:bool=False, # Sample even at temperature 1 without top-k or top-p
                  greedy:bool=False, # Never sample (ignore temperature, top-k and top-p)
-                 max_tokens:int=40, # Most new tokens per caption (EOS included)
+                 max_tokens:int|None=None, # Most new tokens per caption (EOS included); None: the model's (40; ClipCap's weights 67)
+                 stop_at_period:bool|None=None, # Stop at the first '.' and keep it (as ClipCap's weights do); None: the model's
+                 beam_search:str|None=None, # 'clipcap' (ClipCap's: mean log-prob over each beam's own length, finished beams frozen) or 'hf'; None: the model's
                  min_tokens:int=0, # Fewest new tokens before EOS is allowed
                  repetition_penalty:float=1.0, # > 1 discourages tokens already generated (1: off)
                  no_repeat_ngram:int=0, # Forbid repeating any n-gram of this size (0: off)
@@ -66,8 +68,10 @@ def check(self:DecodeConfig):
               (self.nbest >= 1, f"nbest must be >= 1, got {self.nbest}"),
               (self.do_sample or self.nbest <= self.beams,
                f"nbest ({self.nbest}) can't exceed beams ({self.beams}) without sampling: raise beams too"),
-              (self.max_tokens >= 1, f"max_tokens must be >= 1, got {self.max_tokens}"),
-              (0 <= self.min_tokens <= self.max_tokens, f"min_tokens must be in [0, max_tokens], got {self.min_tokens}"),
+              (self.max_tokens is None or self.max_tokens >= 1, f"max_tokens must be >= 1, got {self.max_tokens}"),
+              (0 <= self.min_tokens <= (self.max_tokens or self.min_tokens),
+               f"min_tokens must be in [0, max_tokens], got {self.min_tokens}"),
+              (self.beam_search in (None, 'clipcap', 'hf'), f"beam_search must be 'clipcap' or 'hf', got {self.beam_search!r}"),
               (self.repetition_penalty > 0, f"repetition_penalty must be > 0 (1 turns it off), got {self.repetition_penalty}"),
               (self.no_repeat_ngram >= 0, f"no_repeat_ngram must be >= 0 (0 turns it off), got {self.no_repeat_ngram}")]
     for ok, msg in checks:
@@ -83,6 +87,18 @@ def decode_config(decode:DecodeConfig|dict|None=None, # A config, a dict of its 
     unknown = sorted(set(base) - known | set(changes) - known)
     if unknown: raise TypeError(f"unknown decoding options {unknown}; choose from {sorted(known)}")
     return DecodeConfig(**{**base, **changes})
+
+# %% ../nbs/06_generate.ipynb #3c9fbf77
+DEFAULT_DECODING = dict(max_tokens=40, stop_at_period=False, beam_search='hf')  # for a model without a profile
+
+@patch
+def for_model(self:DecodeConfig, model, # A `ClipCapModel`: `model.config.decoding` is its profile
+             )->DecodeConfig:
+    "These options, with those left at None taken from the model's decoding profile, then from `DEFAULT_DECODING`."
+    profile = dict(getattr(model.config, 'decoding', None) or {})
+    extra = sorted(set(profile) - set(DEFAULT_DECODING))
+    if extra: raise ValueError(f"a model's decoding profile may set only {sorted(DEFAULT_DECODING)}, not {extra}")
+    return self.replace(**{k: profile.get(k, d) for k, d in DEFAULT_DECODING.items() if getattr(self, k) is None})
 
 # %% ../nbs/06_generate.ipynb #80e861e7
 @dataclass
@@ -163,6 +179,76 @@ def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig):
     logp = torch.stack([s.gather(1, out.sequences[:, t, None])[:, 0] - s.logsumexp(-1) for t, s in enumerate(out.scores)], 1)
     return out.sequences, None, logp
 
+# %% ../nbs/06_generate.ipynb #9e960be8
+def _stop_ids(model, c:DecodeConfig)->torch.Tensor:
+    "Token ids that end a caption: EOS, and '.' when `c.stop_at_period`."
+    ids = [model.eos_token_id] + ([model.tokenizer('.').input_ids[0]] if c.stop_at_period else [])
+    return torch.tensor(ids, device=model.device)
+
+def _next_logits(gpt, x:torch.Tensor, cache)->torch.Tensor:
+    "Logits [N, V] of the next token after feeding `x` [N, t, E] through the cache."
+    return gpt(inputs_embeds=x, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1].float()
+
+def _kept(tokens:torch.Tensor, lengths:torch.Tensor, eos:int)->torch.Tensor:
+    "Tokens to decode per row: its length, less a final EOS (a final '.' is kept)."
+    last = tokens.gather(1, (lengths.long() - 1).clamp(min=0)[:, None])[:, 0]
+    return lengths.long() - (last == eos).long()
+
+def _generate_clipcap(model, prefix:torch.Tensor, c:DecodeConfig):
+    "Greedy search or sampling that stops at EOS (and '.') → (token ids [N, T], scores [N], tokens to keep [N])."
+    if c.beams > 1 and c.beam_search == 'clipcap': return _clipcap_beams(model, prefix, c)
+    if c.beams > 1: raise ValueError("beam_search='hf' can't stop at '.': use beam_search='clipcap', or stop_at_period=False")
+    gpt, wte, stops, eos = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id
+    x = prefix.repeat_interleave(c.nbest, 0)
+    N, dev = x.shape[0], x.device
+    processors, cache = _processors(c, stops.tolist(), dev), DynamicCache(config=gpt.config)
+    tokens = torch.empty((N, 0), dtype=torch.long, device=dev)
+    total, done = torch.zeros(N, device=dev), torch.zeros(N, dtype=torch.bool, device=dev)
+    lengths = torch.full((N,), c.max_tokens, device=dev)
+    for step in range(c.max_tokens):
+        scores = processors(tokens, _next_logits(gpt, x, cache)).log_softmax(-1)
+        nxt = torch.multinomial(scores.exp(), 1)[:, 0] if c.do_sample else scores.argmax(-1)
+        nxt = nxt.masked_fill(done, eos)
+        total += scores.gather(1, nxt[:, None])[:, 0].masked_fill(done, 0)
+        tokens = torch.cat([tokens, nxt[:, None]], 1)
+        ended = ~done & torch.isin(nxt, stops)
+        lengths[ended] = step + 1
+        done |= ended
+        if done.all(): break
+        x = wte(nxt[:, None])
+    return tokens, total / lengths ** c.length_penalty, _kept(tokens, lengths, eos)
+
+# %% ../nbs/06_generate.ipynb #f79bb53f
+def _clipcap_beams(model, prefix:torch.Tensor, c:DecodeConfig):
+    "ClipCap's beam search, batched → (token ids [B·nbest, T], scores, tokens to keep): each image's best beams."
+    if c.do_sample: raise ValueError("ClipCap's beam search does not sample: drop the sampling options, or use beam_search='hf'")
+    gpt, wte, stops, eos, W, lp = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id, c.beams, c.length_penalty
+    B, dev = prefix.shape[0], prefix.device
+    processors, cache = _processors(c, stops.tolist(), dev), DynamicCache(config=gpt.config)
+    first = processors(torch.empty((B, 0), dtype=torch.long, device=dev), _next_logits(gpt, prefix, cache)).log_softmax(-1)
+    scores, tokens = first.topk(W, -1)  # the first step: the W most likely tokens
+    scores, tokens, rows = scores.reshape(-1), tokens.reshape(-1, 1), torch.arange(B * W, device=dev)
+    cache.reorder_cache(rows // W)  # each image's cache, once per beam
+    lengths, stopped = torch.ones(B * W, device=dev), torch.isin(tokens[:, 0], stops)
+    for _ in range(1, c.max_tokens):
+        if stopped.all(): break
+        logp = processors(tokens, _next_logits(gpt, wte(tokens[:, -1:]), cache)).log_softmax(-1)
+        logp[stopped] = -torch.inf
+        logp[stopped, eos] = 0  # a finished beam's one candidate: itself, its score unchanged
+        V = logp.shape[-1]
+        new_len = lengths + (~stopped).float()
+        top, idx = ((scores[:, None] + logp) / new_len[:, None] ** lp).view(B, W * V).topk(W, -1)
+        src, tok = (idx // V + torch.arange(B, device=dev)[:, None] * W).reshape(-1), (idx % V).reshape(-1)
+        finished = stopped.view(B, W).all(1).repeat_interleave(W)  # an image whose beams all ended stays as it is
+        src, tok = torch.where(finished, rows, src), torch.where(finished, eos, tok)
+        lengths = torch.where(finished, lengths, new_len[src])
+        scores = torch.where(finished, scores, top.reshape(-1) * lengths ** lp)
+        tokens, stopped = torch.cat([tokens[src], tok[:, None]], 1), stopped[src] | torch.isin(tok, stops)
+        cache.reorder_cache(src)
+    ranked = (scores / lengths ** lp).view(B, W)
+    best = (ranked.argsort(-1, descending=True)[:, :c.nbest] + torch.arange(B, device=dev)[:, None] * W).reshape(-1)
+    return tokens[best], ranked.view(-1)[best], _kept(tokens[best], lengths[best], eos)
+
 # %% ../nbs/06_generate.ipynb #050bba10
 def _first_eos(tokens:torch.Tensor, eos:int)->torch.Tensor:
     "Index of each row's first EOS (the row length when it has none)."
@@ -175,7 +261,7 @@ def generate(model, # A `ClipCapModel`
              **options, # Changes to `decode`, by `DecodeConfig`'s names: beams, nbest, temperature, max_tokens, ...
             )->GenerationOutput:
     "Captions for a batch of image features (or prefixes): one decoding path for every caller."
-    c = decode_config(decode, **options)
+    c = decode_config(decode, **options).for_model(model)  # options left at None: the model's profile
     x = torch.as_tensor(image_embeds)
     want = {2: ('image features', model.config.image_dim), 3: ('prefixes', model.embed_dim)}
     if x.ndim not in want or (want[x.ndim][1] is not None and x.shape[-1] != want[x.ndim][1]):
@@ -189,20 +275,20 @@ def generate(model, # A `ClipCapModel`
         with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=c.seed is not None):
             if c.seed is not None: torch.manual_seed(c.seed)
             prefix = (model.prefix(x) if x.ndim == 2 else x).to(model.device, model.gpt.dtype)
-            eos = model.eos_token_id
+            eos, scores = model.eos_token_id, None
             if clipgpt:
                 seqs, total, lengths = _generate_clipgpt(model, prefix, c)
                 keep = (lengths - 1).clamp(min=0)  # clipgpt decoded all generated tokens but the last
+            elif c.stop_at_period or (c.beams > 1 and c.beam_search == 'clipcap'):
+                seqs, scores, keep = _generate_clipcap(model, prefix, c)
             else:
-                seqs, beam_scores, logp = _generate_hf(model, prefix, c)
+                seqs, scores, logp = _generate_hf(model, prefix, c)
                 keep = _first_eos(seqs, eos)
                 lengths = (keep + 1).clamp(max=seqs.shape[1])  # tokens scored: the caption and its EOS
-            if not clipgpt and beam_scores is not None: scores = beam_scores
-            else:
-                if not clipgpt:
+                if scores is None:
                     valid = torch.arange(seqs.shape[1], device=seqs.device)[None] < lengths[:, None]
                     total = logp.float().masked_fill(~valid, 0).sum(1)
-                scores = total / lengths.float() ** c.length_penalty
+            if scores is None: scores = total / lengths.float() ** c.length_penalty
     finally: model.train(was_training)
     ids = [row[:k] for row, k in zip(seqs.tolist(), keep.tolist())]
     caps, scores, n = [clean_caption(c) for c in model.tokenizer.batch_decode(ids)], scores.tolist(), c.nbest

@@ -16,13 +16,15 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CLIPV
 from transformers.utils import logging as hf_logging
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from fastcore.basics import patch
+from PIL import Image
 from .core import atomic_folder, from_hub
 from .config import ClipCapConfig, get_config
-from .tiny import tiny_config, tiny_tokenizer, real_size_config
+from .tiny import tiny_config, tiny_tokenizer, real_size_config, tiny_open_clip_config
 
 # %% auto #0
-__all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper', 'build_mapper',
-           'CaptionOutput', 'tokenize_captions', 'build_decoder', 'ClipCapModel', 'random_model', 'tiny_model']
+__all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip', 'OpenCLIPEncoder', 'build_encoder',
+           'encoder_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper', 'build_mapper', 'CaptionOutput',
+           'tokenize_captions', 'build_decoder', 'ClipCapModel', 'random_model', 'tiny_model']
 
 # %% ../nbs/04_model.ipynb #66c552f5
 @contextlib.contextmanager
@@ -82,6 +84,102 @@ def image_dim(clip_config, feature:str)->int:
     "Width of a CLIP vision config's `pooler_output` or `image_embeds`."
     vc = getattr(clip_config, 'vision_config', clip_config)
     return vc.hidden_size if feature == 'pooler_output' else vc.projection_dim
+
+# %% ../nbs/04_model.ipynb #144496a5
+def open_clip_name(clip_model:str|None, # A `ClipCapConfig.clip_model`
+                  )->tuple|None:
+    "`(arch, pretrained)` of an 'open_clip:ARCH/PRETRAINED' name (pretrained None when absent); None for other names."
+    if not isinstance(clip_model, str) or not clip_model.startswith('open_clip:'): return None
+    arch, _, pretrained = clip_model[len('open_clip:'):].partition('/')
+    return arch, pretrained or None
+
+def import_open_clip():
+    "The `open_clip` module, or an ImportError that says how to install it."
+    try: import open_clip
+    except ImportError as e:
+        raise ImportError(f"open_clip backbones need the open_clip package ({e}): pip install 'clipcap-captioner[open_clip]'") from None
+    return open_clip
+
+# %% ../nbs/04_model.ipynb #8c6df9c8
+class OpenCLIPEncoder(nn.Module):
+    "Frozen open_clip image tower with its preprocessing: images → its projected image embedding."
+    def __init__(self, visual:nn.Module, # open_clip's `model.visual`
+                 model_cfg:dict, # open_clip's model config (`embed_dim`, `vision_cfg`, `text_cfg`)
+                 preprocess:dict, # size, mean, std, interpolation and resize_mode of its eval transform
+                ):
+        super().__init__()
+        self.clip, self.model_cfg, self.preprocess_cfg = visual, model_cfg, preprocess
+        self.transform = import_open_clip().image_transform(preprocess['size'], is_train=False, **{
+            k: preprocess.get(k) for k in ('mean', 'std', 'interpolation', 'resize_mode')})
+        self.clip.requires_grad_(False).eval()
+
+    @property
+    def dim(self)->int: return self.model_cfg['embed_dim']
+
+    def preprocess(self, images:list)->torch.Tensor:
+        "PIL images or HWC uint8 arrays → a batch of pixel values."
+        to_pil = lambda x: x if isinstance(x, Image.Image) else Image.fromarray(x)
+        return torch.stack([self.transform(to_pil(x)) for x in images])
+
+    @torch.no_grad()
+    def forward(self, pixel_values:torch.Tensor)->torch.Tensor:
+        p = next(self.clip.parameters())
+        return self.clip(pixel_values.to(p.device, p.dtype))
+
+    def train(self, mode=True): return super().train(False)  # frozen: always in eval mode
+
+# %% ../nbs/04_model.ipynb #8f815d50
+@patch(cls_method=True)
+def from_config(cls:OpenCLIPEncoder, config:ClipCapConfig, # Names 'open_clip:ARCH/PRETRAINED', or holds an open_clip `clip_config`
+                path:str|Path|None=None, # A saved encoder folder to load instead
+               ):
+    "Load the open_clip tower a config names (pretrained weights come from open_clip's hub), or build it with random weights."
+    oc, (arch, pretrained) = import_open_clip(), open_clip_name(config.clip_model)
+    if config.image_feature != 'image_embeds': raise ValueError(f"{config.clip_model}: open_clip towers give image_embeds only")
+    if path is not None:
+        saved = json.loads((Path(path) / 'open_clip.json').read_text())
+        visual = oc.CLIP(**saved['model_cfg']).visual
+        visual.load_state_dict(load_file(Path(path) / 'model.safetensors'))
+        return cls(visual, saved['model_cfg'], saved['preprocess'])
+    model_cfg = config.clip_config or oc.get_model_config(arch)
+    if model_cfg is None: raise ValueError(f"{config.clip_model}: open_clip has no architecture {arch!r} (see open_clip.list_models())")
+    if config.clip_config is not None or pretrained is None: visual = oc.CLIP(**model_cfg).visual  # random weights
+    else:
+        try: visual = oc.create_model(arch, pretrained=pretrained).visual
+        except Exception as e:
+            raise OSError(f"Could not load {config.clip_model} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
+                          "Its weights come from the Hugging Face hub: on a machine without it, copy the hub cache "
+                          "from another, or pass a folder written by save_pretrained.") from e
+    pc = {**dict(mean=None, std=None, interpolation=None, resize_mode=None), **(getattr(visual, 'preprocess_cfg', None) or {})}
+    return cls(visual, model_cfg, {k: pc.get(k) for k in ('mean', 'std', 'interpolation', 'resize_mode')} | {'size': visual.image_size})
+
+@patch
+def save_pretrained(self:OpenCLIPEncoder, folder:str|Path, # Folder to write into
+                   ):
+    "Write the tower's weights, its open_clip config and its preprocessing."
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous().cpu() for k, v in self.clip.state_dict().items()}, Path(folder) / 'model.safetensors')
+    (Path(folder) / 'open_clip.json').write_text(json.dumps(dict(model_cfg=self.model_cfg, preprocess=self.preprocess_cfg), indent=2))
+
+@patch
+def save_pretrained(self:ImageEncoder, folder:str|Path, # Folder to write into
+                   ):
+    "Write the CLIP vision tower and its processor."
+    self.clip.save_pretrained(folder)
+    self.processor.save_pretrained(folder)
+
+def build_encoder(config:ClipCapConfig, # The model's config: `clip_model` names the backbone
+                  path:str|Path|None=None, # A saved encoder folder to load instead
+                 )->ImageEncoder|OpenCLIPEncoder:
+    "The image encoder a config names: open_clip's for 'open_clip:...' names, else transformers' CLIP."
+    return (OpenCLIPEncoder if open_clip_name(config.clip_model) else ImageEncoder).from_config(config, path)
+
+def encoder_dim(config:ClipCapConfig)->int:
+    "Width of the image feature a config's encoder gives (read from its config, without loading weights)."
+    if open_clip_name(config.clip_model):
+        return (config.clip_config or import_open_clip().get_model_config(open_clip_name(config.clip_model)[0]))['embed_dim']
+    clip_cfg = CLIPVisionConfig(**config.clip_config) if config.clip_config else from_hub(AutoConfig, config.clip_model)
+    return image_dim(clip_cfg, config.image_feature)
 
 # %% ../nbs/04_model.ipynb #52817aa9
 class MLPMapper(nn.Module):
@@ -175,9 +273,7 @@ class ClipCapModel(nn.Module):
                 ):
         super().__init__()
         self.gpt = build_decoder(config)
-        if config.image_dim is None:
-            clip_cfg = CLIPVisionConfig(**config.clip_config) if config.clip_config else from_hub(AutoConfig, config.clip_model)
-            config = replace(config, image_dim=image_dim(clip_cfg, config.image_feature))
+        if config.image_dim is None: config = replace(config, image_dim=encoder_dim(config))
         self.config = config
         self.mapper = build_mapper(config, config.image_dim, self.embed_dim)
         self.tokenizer = tokenizer if tokenizer is not None else from_hub(AutoTokenizer, config.gpt_model)
@@ -198,7 +294,7 @@ class ClipCapModel(nn.Module):
     def load_encoder(self)->ImageEncoder:
         "The image encoder, loaded from `config.clip_model` the first time it is needed."
         if self.encoder is None:
-            self.encoder = ImageEncoder.from_config(self.config).to(self.device)
+            self.encoder = build_encoder(self.config).to(self.device)
         return self.encoder
 
     def train(self, mode:bool=True):
@@ -255,7 +351,7 @@ def random_model(config:ClipCapConfig|str='clipgpt-S', # A config with `clip_con
     "A `ClipCapModel` with random weights, built offline (a preset name is built at its real size)."
     cfg = real_size_config(config) if isinstance(config, str) else config
     torch.manual_seed(seed)
-    enc = ImageEncoder.from_config(cfg) if with_encoder else None
+    enc = build_encoder(cfg) if with_encoder else None
     return ClipCapModel(cfg, tokenizer=tiny_tokenizer(), encoder=enc).eval()
 
 def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
@@ -279,9 +375,7 @@ def save_pretrained(self:ClipCapModel, save_directory:str|Path, # Folder to writ
         cfg.save(d / 'config.json')
         save_file(state, d / 'model.safetensors', metadata={'format': 'pt', 'library': 'clipcap'})
         self.tokenizer.save_pretrained(d)
-        if self.encoder is not None:
-            self.encoder.clip.save_pretrained(d / 'image_encoder')
-            self.encoder.processor.save_pretrained(d / 'image_encoder')
+        if self.encoder is not None: self.encoder.save_pretrained(d / 'image_encoder')
     return Path(save_directory)
 
 # %% ../nbs/04_model.ipynb #9a704981
@@ -303,7 +397,7 @@ def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written 
     if not (d / 'config.json').exists() or not (d / 'model.safetensors').exists():
         raise OSError(f"{d}: not a clipcap model folder (config.json and model.safetensors expected)")
     config = ClipCapConfig.load(d / 'config.json')
-    encoder = ImageEncoder.from_config(config, d / 'image_encoder') if (d / 'image_encoder').is_dir() else None
+    encoder = build_encoder(config, d / 'image_encoder') if (d / 'image_encoder').is_dir() else None
     model = cls(config, tokenizer=AutoTokenizer.from_pretrained(d), encoder=encoder)
     try: missing, unexpected = model.load_state_dict(load_file(d / 'model.safetensors'), strict=False)
     except (RuntimeError, OSError) as e:  # a size mismatch, or a damaged file

@@ -11,7 +11,7 @@ from .config import ClipCapConfig, get_config
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'RELATIONS', 'CAPTION_WORDS', 'EOS', 'REAL_SIZES', 'tiny_tokenizer', 'tiny_clip_config',
-           'tiny_gpt_config', 'tiny_config', 'real_size_config']
+           'tiny_open_clip_config', 'tiny_gpt_config', 'tiny_config', 'real_size_config']
 
 # %% ../nbs/02_tiny.ipynb #763de123
 COLOURS = ('red', 'green', 'blue', 'yellow', 'purple', 'orange', 'white', 'black')
@@ -42,6 +42,13 @@ def tiny_clip_config(image_size:int=32, # Input resolution of the vision tower
     "A `CLIPVisionConfig` dict for a tiny vision tower."
     return dict(hidden_size=hidden_size, intermediate_size=2*hidden_size, num_hidden_layers=2, num_attention_heads=2,
                 image_size=image_size, patch_size=8, projection_dim=projection_dim)
+
+def tiny_open_clip_config(embed_dim:int=16, # Width of the projected image embedding
+                          image_size:int=32, # Input resolution of the vision tower
+                         )->dict:
+    "An open_clip model config for a tiny ResNet CLIP (its `clip_config` with `clip_model='open_clip:...'`)."
+    return dict(embed_dim=embed_dim, vision_cfg=dict(image_size=image_size, layers=[1, 1, 1, 1], width=8, patch_size=None),
+                text_cfg=dict(context_length=8, vocab_size=64, width=16, heads=2, layers=1))
 
 def tiny_gpt_config(n_embd:int=32, # Decoder width
                     vocab_size:int|None=None, # Defaults to the tiny tokenizer's size
@@ -75,4 +82,6 @@ def real_size_config(preset:str='clipgpt-S', # Preset to build at full size
                     )->ClipCapConfig:
     "A preset at its real size, built from configs (random weights, no hub): for benchmarks."
     cfg = get_config(preset, **overrides)
+    if cfg.clip_model.startswith('open_clip:'):  # open_clip builds its towers from its own configs: drop the weights' tag
+        return get_config(cfg, clip_model=cfg.clip_model.split('/')[0], gpt_config=REAL_SIZES[cfg.gpt_model])
     return get_config(cfg, clip_config=REAL_SIZES[cfg.clip_model], gpt_config=REAL_SIZES[cfg.gpt_model])
