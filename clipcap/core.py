@@ -8,6 +8,7 @@ import argparse, contextlib, inspect, os, re, shutil, stat, sys, tempfile
 from pathlib import Path
 import torch
 from fastcore.script import anno_parser
+from fastcore.basics import str2bool
 
 # %% auto #0
 __all__ = ['DTYPES', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder', 'UsageError', 'check_writable', 'pick_device',
@@ -119,7 +120,7 @@ def command_parser(func, # A function whose parameters (with docments or `Param`
                    prog:str|None=None, # Name shown by `--help`
                   )->argparse.ArgumentParser:
     "fastcore's parser for `func`, with `--dashed-names` shown, snake names accepted, and short aliases."
-    p = anno_parser(func, prog=prog)
+    p, params = anno_parser(func, prog=prog), inspect.signature(func).parameters
     short = {v: k for k, v in (aliases or {}).items()}
     for act in p._actions:
         if not act.option_strings or act.dest in ('help', 'pdb', 'xtra'): continue
@@ -127,6 +128,8 @@ def command_parser(func, # A function whose parameters (with docments or `Param`
         dashed = '--' + long[2:].replace('_', '-')
         act.option_strings = ([short[act.dest]] if act.dest in short else []) + [dashed]
         for s in {dashed, long, *act.option_strings}: p._option_string_actions[s] = act
+        if str(params[act.dest].annotation).replace(' ', '') in ('bool|None', 'Optional[bool]'):  # a yes/no that may be left unset
+            act.type, act.metavar = str2bool, '{true,false}'
     return p
 
 # %% ../nbs/00_core.ipynb #19c722c0
