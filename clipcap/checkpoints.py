@@ -122,6 +122,8 @@ RELEASED = {
     'L': Released('1Gh32arzhW06C1ZJyzcJSSfdJDi3RgWoG', 'clipgpt', 'L', "the original's L: CLIP ViT-L/14 + GPT-2 medium, Flickr30k"),
     'coco': Released('1IdaBtMSvtyzF0ByVaBHtvM0JYSXRExRX', 'clipcap', 'clipcap-mlp', "ClipCap MLP: CLIP ViT-B/32 + GPT-2, COCO"),
     'conceptual': Released('14pXWwB4Zm82rsDdvbGguLfx9F8aM7ovT', 'clipcap', 'clipcap-mlp', "ClipCap MLP: CLIP ViT-B/32 + GPT-2, Conceptual Captions"),
+    'coco-transformer': Released('1GYPToCqFREwi285wPLhuVExlz7DDUDfJ', 'clipcap', 'clipcap-transformer-rn50x4',
+                                 "ClipCap transformer: CLIP RN50x4 (open_clip) + frozen GPT-2, COCO"),
 }
 
 def released_name(name)->str|None:
@@ -145,7 +147,7 @@ def download_from_drive(drive_id:str, # Google Drive file id
         raise OSError(f"gdown could not fetch Google Drive file {drive_id}")
 
 # %% ../nbs/05_checkpoints.ipynb #a87b0d61
-def fetch_released(name:str, # 'S', 'L', 'coco' or 'conceptual'
+def fetch_released(name:str, # 'S', 'L', 'coco', 'conceptual' or 'coco-transformer'
                    cache:str|Path|None=None, # Cache folder (default: `cache_dir()`)
                    download=None, # `download(drive_id, dest)`; default `download_from_drive`
                    config:ClipCapConfig|None=None, # Architecture to convert into (default: the released one)
