@@ -63,7 +63,7 @@ class CaptionResult:
 # %% ../nbs/10_captioner.ipynb #36b5bb1c
 class Captioner:
     "Load a captioning model once; caption images in batches."
-    def __init__(self, checkpoint:str|Path|ClipCapModel='S', # Released name ('S', 'L', 'coco', 'conceptual'), folder, file, hub id or model
+    def __init__(self, checkpoint:str|Path|ClipCapModel='S', # Released name ('S', 'L', 'coco', 'conceptual', 'coco-transformer'), folder, file, hub id or model
                  device:str|torch.device|None=None, # Default: 'cuda' when available, else 'cpu'
                  dtype:str|torch.dtype|None=None, # e.g. 'fp16' on a GPU; default: the weights' own
                  batch_size:int=32, # Images per encoder/generate call
@@ -217,7 +217,7 @@ def _image_cli(
     paths:Param("Images, folders or globs", nargs='*', opt=False)=None,
     img_path:Param("Image, folder or glob (-I/--img-path; may repeat, or take several)", nargs='+', action='extend')=None,
     size:Param("The original's released model S or L (-S/--size); with -C, the size its file must have", choices=['S', 'L', 's', 'l'])=None,
-    checkpoint_name:Param("Released name (S, L, coco, conceptual), local folder or checkpoint file, or hub id (-C)")=None,
+    checkpoint_name:Param("Released name (S, L, coco, conceptual, coco-transformer), local folder or checkpoint file, or hub id (-C)")=None,
     res_path:Param("Folder for the captioned images (-R/--res-path)")='./data/result/prediction',
     batch_size:Param("Images per batch", int)=32,
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,

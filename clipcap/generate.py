@@ -269,6 +269,7 @@ def generate(model, # A `ClipCapModel`
                          f"[B, K, {model.embed_dim}], got a tensor of shape {tuple(x.shape)}")
     if x.shape[0] == 0: return GenerationOutput([], [], [], [])
     clipgpt, was_training = model.config.clipgpt_layout, model.training
+    if clipgpt and c.stop_at_period: raise ValueError("stop_at_period is not available for models in the original's layout (converted clipgpt checkpoints)")
     devices = [model.device] if model.device.type == 'cuda' else []
     model.eval()
     try:
