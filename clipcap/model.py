@@ -16,7 +16,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CLIPV
 from transformers.utils import logging as hf_logging
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from fastcore.basics import patch
-from .core import atomic_folder, from_hub
+from .core import atomic_folder, from_hub, precision_plan, to_dtype
 from .config import ClipCapConfig, get_config
 from .tiny import tiny_config, tiny_tokenizer, real_size_config
 
@@ -44,6 +44,7 @@ class ImageEncoder(nn.Module):
         super().__init__()
         self.clip, self.processor, self.feature = clip, processor, feature
         self.clip.requires_grad_(False).eval()
+        self.precision = None  # compute dtype: None chooses per `precision_plan`, 'fast' or a dtype forces one
 
     @classmethod
     def from_config(cls, config:ClipCapConfig, # Names the CLIP checkpoint, or holds a `clip_config` to build
@@ -65,6 +66,8 @@ class ImageEncoder(nn.Module):
 
     @property
     def dim(self)->int: return image_dim(self.clip.config, self.feature)
+    @property
+    def n_weights(self)->int: return sum(p.numel() for p in self.clip.parameters())
 
     def preprocess(self, images:list)->torch.Tensor:
         "PIL images or HWC uint8 arrays → a batch of pixel values."
@@ -73,8 +76,11 @@ class ImageEncoder(nn.Module):
     @torch.no_grad()
     def forward(self, pixel_values:torch.Tensor)->torch.Tensor:
         p = next(self.clip.parameters())
-        pooled = self.clip.vision_model(pixel_values=pixel_values.to(p.device, p.dtype)).pooler_output
-        return pooled if self.feature == 'pooler_output' else self.clip.visual_projection(pooled)
+        fast = precision_plan(p.device, self.precision, sizes=dict(encoder=self.n_weights))['encoder']
+        with torch.autocast(p.device.type, fast, enabled=fast is not None and p.dtype == torch.float32):
+            pooled = self.clip.vision_model(pixel_values=pixel_values.to(p.device, p.dtype)).pooler_output
+            out = pooled if self.feature == 'pooler_output' else self.clip.visual_projection(pooled)
+        return out.to(p.dtype)
 
     def train(self, mode=True): return super().train(False)  # frozen: always in eval mode
 
@@ -182,6 +188,7 @@ class ClipCapModel(nn.Module):
         self.mapper = build_mapper(config, config.image_dim, self.embed_dim)
         self.tokenizer = tokenizer if tokenizer is not None else from_hub(AutoTokenizer, config.gpt_model)
         self.encoder = encoder
+        self.precision = None  # None: chosen per part (`precision_plan`); see `set_precision`
         if config.standardize:  # set from the training features by `set_feature_stats`; saved with the weights
             self.register_buffer('feature_mean', torch.zeros(config.image_dim))
             self.register_buffer('feature_std', torch.ones(config.image_dim))
@@ -199,6 +206,7 @@ class ClipCapModel(nn.Module):
         "The image encoder, loaded from `config.clip_model` the first time it is needed."
         if self.encoder is None:
             self.encoder = ImageEncoder.from_config(self.config).to(self.device)
+            self.encoder.precision = self.precision
         return self.encoder
 
     def train(self, mode:bool=True):
@@ -265,6 +273,17 @@ def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
               )->ClipCapModel:
     "A randomly initialised tiny `ClipCapModel` (see `clipcap.tiny.tiny_config`), built offline."
     return random_model(tiny_config(preset, **overrides), seed, with_encoder)
+
+# %% ../nbs/04_model.ipynb #73a85169
+@patch
+def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; a dtype: cast every part to it
+                 )->ClipCapModel:
+    "Choose how the model (and its encoder) compute; a dtype casts the weights."
+    precision_plan(self.device, dtype)  # refuses an unknown name
+    if dtype not in (None, 'fast'): self.to(dtype=to_dtype(dtype))
+    self.precision = dtype
+    if self.encoder is not None: self.encoder.precision = dtype
+    return self
 
 # %% ../nbs/04_model.ipynb #449794e7
 @torch.no_grad()
