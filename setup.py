@@ -16,7 +16,8 @@ lic = licenses[cfg['license']]
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
-# Optional extras: each `NAME_requirements` key (but dev's) is `pip install clipcap-captioner[NAME]`; dev includes them all
+# Optional extras: each `NAME_requirements` key (but dev's) is `pip install clipcap-captioner[NAME]`; dev includes
+# those settings.ini lists in `dev_extras`
 extras = {k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items() if k.endswith('_requirements') and k != 'dev_requirements'}
 entry_points = {'console_scripts': cfg.get('console_scripts', '').split(),
                 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]}
@@ -36,7 +37,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={**extras, 'dev': dev_requirements + [r for reqs in extras.values() for r in reqs]},
+    extras_require={**extras, 'dev': dev_requirements + [r for k in cfg.get('dev_extras', '').split() for r in extras[k]]},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),

@@ -132,6 +132,7 @@ def main(argv=None)->int:
     shutil.rmtree(PROC, ignore_errors=True); shutil.rmtree(DOCS, ignore_errors=True)
     PROC.mkdir()
     for f in ('_quarto.yml', 'nbdev.yml', 'styles.css'): shutil.copy(NBS / f, PROC / f)
+    if (NBS / 'images').is_dir(): shutil.copytree(NBS / 'images', PROC / 'images')  # pictures the chapters link to
     (PROC / 'sidebar.yml').write_text(sidebar(NBS / 'sidebar.yml'))
     base, jobs, broken = site_url(), [], False
     for nb in sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith(('_', '.'))):  # as nbdev skips them
@@ -149,6 +150,7 @@ def main(argv=None)->int:
     unlink_undocumented(PROC)
     r = subprocess.run(['smalldocs', 'render', '--quiet', '--strict', str(PROC)], cwd=ROOT)
     if (PROC / '_docs').exists(): shutil.move(PROC / '_docs', DOCS)
+    if (NBS / 'images').is_dir() and DOCS.is_dir() and not (DOCS / 'images').exists(): shutil.copytree(NBS / 'images', DOCS / 'images')
     if r.returncode or broken: return r.returncode or 1  # --strict: a warning (a broken link, an unread option) fails
     r = subprocess.run([sys.executable, str(ROOT / '.ci/readme.py'), *(['--check'] if a.check else [])], cwd=ROOT)
     return 1 if (r.returncode or (a.check and failed)) else 0

@@ -83,11 +83,11 @@ def main():
     torch.manual_seed(0)
     model = random_model('clipgpt-S', with_encoder=False)
     feats = torch.randn(32, model.config.image_dim)
-    opts = dict(max_new_tokens=NEW, min_new_tokens=NEW)
+    opts = dict(max_tokens=NEW, min_tokens=NEW)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; clipgpt-S (GPT-2 small), random weights, "
           f"{NEW} new tokens a caption, fp32, CPU")
 
-    generate(model, feats[:2], max_new_tokens=2)  # warm up
+    generate(model, feats[:2], max_tokens=2)  # warm up
     naive_caption(model, feats[0])
     n_naive = 2
     t_naive = timed(lambda: [naive_caption(model, f) for f in feats[:n_naive]])

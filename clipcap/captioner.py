@@ -65,7 +65,7 @@ class Captioner:
     "Load a captioning model once; caption images in batches."
     def __init__(self, checkpoint:str|Path|ClipCapModel='S', # Released name ('S', 'L', 'coco', 'conceptual', 'coco-transformer'), folder, file, hub id or model
                  device:str|torch.device|None=None, # Default: 'cuda' when available, else 'cpu'
-                 dtype:str|torch.dtype|None=None, # e.g. 'fp16' on a GPU; default: the weights' own
+                 dtype:str|torch.dtype|None=None, # e.g. 'fp16' on a GPU, 'fast' or 'fp32' on a CPU; default: chosen per part (`clipcap.core.precision_plan`)
                  batch_size:int=32, # Images per encoder/generate call
                  num_workers:int=4, # Threads reading images
                  progress:bool=False, # Show a progress bar
@@ -221,7 +221,7 @@ def _image_cli(
     res_path:Param("Folder for the captioned images (-R/--res-path)")='./data/result/prediction',
     batch_size:Param("Images per batch", int)=32,
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
-    dtype:Param("float32, float16, bfloat16 (default: the weights' own)")=None,
+    dtype:Param("float32, float16, bfloat16, fast (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head)")=None,
     json_path:Param("Write all results to this JSON file (--json)")=None,
     csv_path:Param("Write all results to this CSV file (--csv)")=None,
     no_render:Param("Do not write captioned images", bool)=False,

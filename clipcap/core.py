@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #17a754a1
 from __future__ import annotations
-import argparse, contextlib, inspect, os, re, shutil, stat, sys, tempfile
+import argparse, contextlib, functools, inspect, os, re, shutil, stat, sys, tempfile
 from pathlib import Path
 import torch
 from fastcore.script import anno_parser
 from fastcore.basics import str2bool
 
 # %% auto #0
-__all__ = ['DTYPES', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder', 'UsageError', 'check_writable', 'pick_device',
-           'to_dtype', 'size_preset', 'from_hub', 'command_parser', 'flag_names', 'run_cli']
+__all__ = ['DTYPES', 'BF16_FLAGS', 'BF16_MIN_WEIGHTS', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder', 'UsageError',
+           'check_writable', 'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'size_preset', 'from_hub',
+           'command_parser', 'flag_names', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -93,6 +94,35 @@ def to_dtype(dtype:str|torch.dtype|None, # A torch dtype, one of `DTYPES`' names
     if dtype is None or isinstance(dtype, torch.dtype): return dtype
     if str(dtype).lower() not in DTYPES: raise ValueError(f"unknown dtype {dtype!r}; choose one of {sorted(DTYPES)}")
     return DTYPES[str(dtype).lower()]
+
+# %% ../nbs/00_core.ipynb #05c6b8f9
+BF16_FLAGS = ('avx512_bf16', 'amx_bf16')  # CPU flags of native bfloat16 matrix instructions (AVX-512 BF16, AMX)
+
+@functools.cache
+def cpu_flags(cpuinfo:str='/proc/cpuinfo', # Linux's description of the CPUs
+             )->frozenset:
+    "The feature flags of this machine's CPU (empty where `cpuinfo` can't be read, e.g. off Linux)."
+    try: text = Path(cpuinfo).read_text(errors='replace')
+    except OSError: return frozenset()
+    m = re.search(r'^flags\s*:(.*)$', text, re.M)
+    return frozenset(m[1].split()) if m else frozenset()
+
+# %% ../nbs/00_core.ipynb #416fba16
+BF16_MIN_WEIGHTS = 1_000_000  # a part with fewer weights gains nothing from bfloat16: the automatic choice leaves it alone
+
+def precision_plan(device:str|torch.device='cpu', # Where the model runs
+                   dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; a dtype: that dtype everywhere
+                   flags:frozenset|None=None, # The CPU's flags (default: `cpu_flags()`)
+                   sizes:dict|None=None, # Weights per part (e.g. `{'head': 38_597_376}`), for the automatic choice
+                  )->dict:
+    "Compute dtype per part ('encoder', 'decoder', 'head'; None: the weights' own), and whether to use fused kernels ('fused')."
+    plan = dict(encoder=None, decoder=None, head=None, fused=dtype is None or dtype == 'fast')
+    auto = dtype is None and torch.device(device).type == 'cpu'
+    if auto: dtype = 'fast' if set(BF16_FLAGS) & (cpu_flags() if flags is None else flags) else None
+    if dtype == 'fast':  # the decoder's small per-token matmuls stay float32
+        plan.update({k: torch.bfloat16 for k in ('encoder', 'head') if not auto or (sizes or {}).get(k, BF16_MIN_WEIGHTS) >= BF16_MIN_WEIGHTS})
+    elif dtype is not None: to_dtype(dtype)  # a known name, or a clear error
+    return plan
 
 # %% ../nbs/00_core.ipynb #574cc0d1
 SIZES = {'S': 'clipgpt-S', 'L': 'clipgpt-L'}

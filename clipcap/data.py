@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.script import store_true, Param
-from .core import atomic_write, atomic_folder, run_cli, pick_device, check_writable
+from .core import atomic_write, atomic_folder, run_cli, pick_device, check_writable, to_dtype
 from .config import ClipCapConfig, get_config, PRESETS, IMAGE_FEATURES
 from .model import ImageEncoder, ClipCapModel, tokenize_captions
 from .image_files import load_image, ImageLoadError
@@ -251,7 +251,8 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
     "Encode the images of shards `todo` and write each shard (atomically) as soon as its last batch is done."
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
     device = torch.device(device)
-    encoder = encoder.to(device, torch.float16 if device.type == 'cuda' else torch.float32)
+    forced = encoder.precision not in (None, 'fast')  # a dtype chosen for the encoder (`build_feature_store`'s dtype)
+    encoder = encoder.to(device, to_dtype(encoder.precision) if forced else torch.float16 if device.type == 'cuda' else torch.float32)
     batches = [(k, b, min(b + batch_size, hi)) for k, lo, hi in todo for b in range(lo, hi, batch_size)]
     if num_workers is None: num_workers = max(1, min(4, (os.cpu_count() or 2) // 2))
     loader = torch.utils.data.DataLoader(
@@ -294,6 +295,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                         encoder:str|ClipCapConfig|ClipCapModel|ImageEncoder='clipcap-mlp', # Preset, config, model or encoder whose CLIP features to store
                         batch_size:int=64, # Images per forward pass
                         device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
+                        dtype:str|None=None, # Encoder dtype: None: float16 on a GPU, on a CPU chosen by `precision_plan`; 'fast', 'fp32', ...
                         format:str|None=None, # Captions file format (detected when None)
                         ratios:tuple=(0.84, 0.13, 0.03), # Split fractions for images the source gives no split
                         seed:int=100, # Seed of the split
@@ -331,6 +333,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     shards = [(k, lo, min(lo + shard_size, len(names))) for k, lo in enumerate(range(0, len(names), shard_size))]
     shard_path = lambda k: feature_shard_path(out, k)
     todo = [s for s in shards if not _shard_done(shard_path(s[0]), names[s[1]:s[2]], enc_sha, info['dim'])]
+    if dtype is not None: enc.precision = dtype
     (runner or encode_shards)(todo, names, images_dir, enc, enc_sha, out, batch_size, device, num_workers, progress)
     return _finalize(out, df, names, shards, shard_path, info, plan)
 

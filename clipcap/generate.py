@@ -4,16 +4,21 @@
 
 # %% ../nbs/06_generate.ipynb #c882a6d6
 from __future__ import annotations
-import inspect, warnings
+import contextlib, inspect, warnings, weakref
 from dataclasses import dataclass, field
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthLogitsProcessor,
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
                           TopKLogitsWarper, TopPLogitsWarper)
+from transformers.activations import GELUTanh, NewGELUActivation
+from .core import precision_plan
 
 # %% auto #0
-__all__ = ['DEFAULT_DECODING', 'clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate']
+__all__ = ['DEFAULT_DECODING', 'clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate',
+           'LowPrecisionHead', 'low_precision_head', 'fast_decoding']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -149,10 +154,10 @@ def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig):
         else:
             x, kw = wte(tokens[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
         logits = gpt(inputs_embeds=x, logits_to_keep=1, **kw).logits[:, -1].float()
-        scores = processors(tokens, logits).log_softmax(-1)
-        nxt = torch.multinomial(scores.exp(), 1)[:, 0] if c.do_sample else scores.argmax(-1)
+        scores = processors(tokens, logits)
+        nxt = torch.multinomial(scores.softmax(-1), 1)[:, 0] if c.do_sample else scores.argmax(-1)  # greedy: no softmax
         nxt = nxt.masked_fill(done, eos)
-        total += scores.gather(1, nxt[:, None])[:, 0].masked_fill(done, 0)
+        total += (scores.gather(1, nxt[:, None])[:, 0] - scores.logsumexp(-1)).masked_fill(done, 0)
         tokens = torch.cat([tokens, nxt[:, None]], 1)
         ended = ~done & (nxt == eos)
         lengths[ended] = step + 1
@@ -273,7 +278,8 @@ def generate(model, # A `ClipCapModel`
     devices = [model.device] if model.device.type == 'cuda' else []
     model.eval()
     try:
-        with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=c.seed is not None):
+        with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=c.seed is not None), \
+             fast_decoding(model):
             if c.seed is not None: torch.manual_seed(c.seed)
             prefix = (model.prefix(x) if x.ndim == 2 else x).to(model.device, model.gpt.dtype)
             eos, scores = model.eos_token_id, None
@@ -299,3 +305,43 @@ def generate(model, # A `ClipCapModel`
         nbest.append([(caps[r], scores[r]) for r in rows])
         tokens.append(ids[rows[0]])
     return GenerationOutput([nb[0][0] for nb in nbest], tokens, [nb[0][1] for nb in nbest], nbest)
+
+# %% ../nbs/06_generate.ipynb #2f5a5570
+class LowPrecisionHead(nn.Module):
+    "An LM head that multiplies in `dtype`, from a copy of the weight, and returns float32 logits."
+    def __init__(self, head:nn.Linear, # The decoder's LM head
+                 dtype:torch.dtype, # Dtype of the product, e.g. torch.bfloat16
+                ):
+        super().__init__()
+        self.weight = head.weight.detach().to(dtype)
+        self.bias = None if head.bias is None else head.bias.detach().to(dtype)
+
+    def forward(self, x): return F.linear(x.to(self.weight.dtype), self.weight, self.bias).float()
+
+_heads = weakref.WeakKeyDictionary()  # decoder → (its head weight's identity, the low-precision copy)
+
+def low_precision_head(gpt, # A Hugging Face causal LM with `lm_head`
+                       dtype:torch.dtype, # Dtype of the product
+                      )->LowPrecisionHead:
+    "The LM head of `gpt` in `dtype`, copied once and again only when the weight changes."
+    w = gpt.lm_head.weight
+    key = (w.data_ptr(), w._version, w.device, dtype)
+    if gpt not in _heads or _heads[gpt][0] != key: _heads[gpt] = (key, LowPrecisionHead(gpt.lm_head, dtype))
+    return _heads[gpt][1]
+
+# %% ../nbs/06_generate.ipynb #4f783013
+@contextlib.contextmanager
+def fast_decoding(model, # A `ClipCapModel`; its `precision` (see `ClipCapModel.set_precision`) chooses
+                 ):
+    "In the block, `model.gpt` decodes with a fused GELU and, where `precision_plan` says so, a bfloat16 LM head."
+    gpt, head = model.gpt, model.gpt.lm_head
+    plan = precision_plan(model.device, model.precision, sizes=dict(head=head.weight.numel()))
+    blocks = getattr(getattr(gpt, 'transformer', None), 'h', [])
+    acts = [(b.mlp, b.mlp.act) for b in blocks if plan['fused'] and isinstance(getattr(b.mlp, 'act', None), NewGELUActivation)]
+    try:
+        for mlp, _ in acts: mlp.act = GELUTanh()
+        if plan['head'] is not None and head.weight.dtype == torch.float32: gpt.lm_head = low_precision_head(gpt, plan['head'])
+        yield plan
+    finally:
+        for mlp, act in acts: mlp.act = act
+        gpt.lm_head = head

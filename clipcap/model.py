@@ -17,14 +17,15 @@ from transformers.utils import logging as hf_logging
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from fastcore.basics import patch
 from PIL import Image
-from .core import atomic_folder, from_hub
+from .core import atomic_folder, from_hub, precision_plan, to_dtype
 from .config import ClipCapConfig, get_config
 from .tiny import tiny_config, tiny_tokenizer, real_size_config, tiny_open_clip_config
 
 # %% auto #0
-__all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip', 'OpenCLIPEncoder', 'build_encoder',
-           'encoder_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper', 'build_mapper', 'CaptionOutput',
-           'tokenize_captions', 'build_decoder', 'ClipCapModel', 'random_model', 'tiny_model']
+__all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip', 'open_clip_installed',
+           'OpenCLIPEncoder', 'build_encoder', 'encoder_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper',
+           'build_mapper', 'CaptionOutput', 'tokenize_captions', 'build_decoder', 'ClipCapModel', 'random_model',
+           'tiny_model']
 
 # %% ../nbs/04_model.ipynb #66c552f5
 @contextlib.contextmanager
@@ -46,6 +47,7 @@ class ImageEncoder(nn.Module):
         super().__init__()
         self.clip, self.processor, self.feature = clip, processor, feature
         self.clip.requires_grad_(False).eval()
+        self.precision = None  # compute dtype: None chooses per `precision_plan`, 'fast' or a dtype forces one
 
     @classmethod
     def from_config(cls, config:ClipCapConfig, # Names the CLIP checkpoint, or holds a `clip_config` to build
@@ -67,16 +69,25 @@ class ImageEncoder(nn.Module):
 
     @property
     def dim(self)->int: return image_dim(self.clip.config, self.feature)
+    @property
+    def n_weights(self)->int: return sum(p.numel() for p in self.clip.parameters())
 
     def preprocess(self, images:list)->torch.Tensor:
         "PIL images or HWC uint8 arrays → a batch of pixel values."
         return self.processor(images=list(images), return_tensors='pt')['pixel_values']
 
+    def tower(self, pixel_values:torch.Tensor)->torch.Tensor:
+        "The feature of pixel values already on the tower's device and dtype."
+        pooled = self.clip.vision_model(pixel_values=pixel_values).pooler_output
+        return pooled if self.feature == 'pooler_output' else self.clip.visual_projection(pooled)
+
     @torch.no_grad()
     def forward(self, pixel_values:torch.Tensor)->torch.Tensor:
         p = next(self.clip.parameters())
-        pooled = self.clip.vision_model(pixel_values=pixel_values.to(p.device, p.dtype)).pooler_output
-        return pooled if self.feature == 'pooler_output' else self.clip.visual_projection(pooled)
+        fast = precision_plan(p.device, self.precision, sizes=dict(encoder=self.n_weights))['encoder']
+        with torch.autocast(p.device.type, fast, enabled=fast is not None and p.dtype == torch.float32):
+            out = self.tower(pixel_values.to(p.device, p.dtype))
+        return out.to(p.dtype)
 
     def train(self, mode=True): return super().train(False)  # frozen: always in eval mode
 
@@ -96,22 +107,27 @@ def open_clip_name(clip_model:str|None, # A `ClipCapConfig.clip_model`
 def import_open_clip():
     "The `open_clip` module, or an ImportError that says how to install it."
     try: import open_clip
-    except ImportError as e:
-        raise ImportError(f"open_clip backbones need the open_clip package ({e}): pip install 'clipcap-captioner[open_clip]'") from None
+    except Exception as e:  # not installed, or a torchvision built for another torch
+        raise ImportError(f"open_clip backbones need the open_clip package, importable beside this torch "
+                          f"({type(e).__name__}: {e}): pip install 'clipcap-captioner[open_clip]'") from None
     return open_clip
 
+def open_clip_installed()->bool:
+    "Whether `open_clip` imports here."
+    try: return bool(import_open_clip())
+    except ImportError: return False
+
 # %% ../nbs/04_model.ipynb #8c6df9c8
-class OpenCLIPEncoder(nn.Module):
+class OpenCLIPEncoder(ImageEncoder):
     "Frozen open_clip image tower with its preprocessing: images → its projected image embedding."
     def __init__(self, visual:nn.Module, # open_clip's `model.visual`
                  model_cfg:dict, # open_clip's model config (`embed_dim`, `vision_cfg`, `text_cfg`)
                  preprocess:dict, # size, mean, std, interpolation and resize_mode of its eval transform
                 ):
-        super().__init__()
-        self.clip, self.model_cfg, self.preprocess_cfg = visual, model_cfg, preprocess
+        super().__init__(visual, processor=None)
+        self.model_cfg, self.preprocess_cfg = model_cfg, preprocess
         self.transform = import_open_clip().image_transform(preprocess['size'], is_train=False, **{
             k: preprocess.get(k) for k in ('mean', 'std', 'interpolation', 'resize_mode')})
-        self.clip.requires_grad_(False).eval()
 
     @property
     def dim(self)->int: return self.model_cfg['embed_dim']
@@ -121,12 +137,7 @@ class OpenCLIPEncoder(nn.Module):
         to_pil = lambda x: x if isinstance(x, Image.Image) else Image.fromarray(x)
         return torch.stack([self.transform(to_pil(x)) for x in images])
 
-    @torch.no_grad()
-    def forward(self, pixel_values:torch.Tensor)->torch.Tensor:
-        p = next(self.clip.parameters())
-        return self.clip(pixel_values.to(p.device, p.dtype))
-
-    def train(self, mode=True): return super().train(False)  # frozen: always in eval mode
+    def tower(self, pixel_values:torch.Tensor)->torch.Tensor: return self.clip(pixel_values)
 
 # %% ../nbs/04_model.ipynb #8f815d50
 @patch(cls_method=True)
@@ -278,6 +289,7 @@ class ClipCapModel(nn.Module):
         self.mapper = build_mapper(config, config.image_dim, self.embed_dim)
         self.tokenizer = tokenizer if tokenizer is not None else from_hub(AutoTokenizer, config.gpt_model)
         self.encoder = encoder
+        self.precision = None  # None: chosen per part (`precision_plan`); see `set_precision`
         if config.standardize:  # set from the training features by `set_feature_stats`; saved with the weights
             self.register_buffer('feature_mean', torch.zeros(config.image_dim))
             self.register_buffer('feature_std', torch.ones(config.image_dim))
@@ -295,6 +307,7 @@ class ClipCapModel(nn.Module):
         "The image encoder, loaded from `config.clip_model` the first time it is needed."
         if self.encoder is None:
             self.encoder = build_encoder(self.config).to(self.device)
+            self.encoder.precision = self.precision
         return self.encoder
 
     def train(self, mode:bool=True):
@@ -361,6 +374,17 @@ def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
               )->ClipCapModel:
     "A randomly initialised tiny `ClipCapModel` (see `clipcap.tiny.tiny_config`), built offline."
     return random_model(tiny_config(preset, **overrides), seed, with_encoder)
+
+# %% ../nbs/04_model.ipynb #73a85169
+@patch
+def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; a dtype: cast every part to it
+                 )->ClipCapModel:
+    "Choose how the model (and its encoder) compute; a dtype casts the weights."
+    precision_plan(self.device, dtype)  # refuses an unknown name
+    if dtype not in (None, 'fast'): self.to(dtype=to_dtype(dtype))
+    self.precision = dtype
+    if self.encoder is not None: self.encoder.precision = dtype
+    return self
 
 # %% ../nbs/04_model.ipynb #449794e7
 @torch.no_grad()

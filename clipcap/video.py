@@ -574,7 +574,7 @@ def _video_cli(
     frames:Param("Write <stem>_captioning_frames/ with the frames and their captioned renders (--no-frames: don't)", bool)=True,
     batch_size:Param("Frames per model call", int)=32,
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
-    dtype:Param("float32, float16, bfloat16 (default: the weights' own)")=None,
+    dtype:Param("float32, float16, bfloat16, fast (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head)")=None,
     lang:Param("Language code written in the JSON")='en',
     ray:Param("Caption on Ray, one video a task, on a cluster started here", bool)=False,
     ray_address:Param("Caption on the Ray cluster at this address (as --ray does)")=None,
@@ -587,6 +587,11 @@ def _video_cli(
     fmts = tuple(f.strip().lower() for f in formats.split(',') if f.strip())
     if set(fmts) - set(FORMATS): raise UsageError(f"--formats {formats!r}: unknown formats; choose from {', '.join(FORMATS)}")
     for v in videos: check_outputs(v, out_dir, fmts, frames)  # before any decoding or model loading; its errors name out_dir
+    missing = [v for v in videos if not Path(v).is_file()]  # reported before a model is loaded (or downloaded)
+    for v in missing: print(f"error: {v}: no such file", file=sys.stderr)
+    if missing and not ray and not ray_address:
+        videos = [v for v in videos if v not in missing]
+        if not videos: print(f"{len(missing)} of {len(missing)} videos failed", file=sys.stderr); return 1
     try:
         decode = DecodeConfig(**kwargs)
         if ray or ray_address:  # Ray is optional: imported only when asked for
@@ -596,7 +601,7 @@ def _video_cli(
                                           interval=interval, threshold=threshold, out_dir=out_dir, formats=fmts, save_frames=frames, lang=lang)
         cap = Captioner(checkpoint=checkpoint_name or size.upper(), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
     except (OSError, ValueError, TypeError) as e: print(f"error: {e}", file=sys.stderr); return 2
-    failed = 0
+    failed = len(missing)
     for v in tqdm(videos, unit='video', disable=len(videos) < 2):
         try: res = caption_video(v, num_frames, strategy, cap, out_dir, fmts, frames, interval=interval,
                                  threshold=threshold, lang=lang, progress=True)
@@ -605,7 +610,7 @@ def _video_cli(
         outs = [str(p) for p in res.files.values()] + ([str(res.frames_dir)] if res.frames_dir else [])
         print(f"{v}\t{len(res.segments)} captions\t{' '.join(outs)}")
         if res.skipped: print(f"warning: {v}: no frame could be read for the slots {res.skipped}; they have no caption", file=sys.stderr)
-    if failed: print(f"{failed} of {len(videos)} videos failed", file=sys.stderr)
+    if failed: print(f"{failed} of {len(videos) + len(missing)} videos failed", file=sys.stderr)
     return 1 if failed else 0
 
 def video_cli(argv:list|None=None, # Arguments (default: the command line's)
