@@ -10,7 +10,10 @@ Rows:
 - automatic: `set_precision(None)`, what this CPU gets (bfloat16 CLIP and LM head where the CPU has AVX-512 BF16
   or AMX, fused GELU everywhere);
 - as without bf16: the automatic choice a CPU without those flags would make (fused GELU only, float32), measured
-  here so that "no slower than float32 without bf16" is checked on this machine too.
+  here so that "no slower than float32 without bf16" is checked on this machine too;
+- int8 (asked for by name, `set_precision('int8')`): the automatic choice with the decoder's blocks in int8 (torchao's
+  dynamic int8: int8 weights per channel, activations per token), here and as without bf16. The one-time copy of
+  the blocks into int8 is timed apart.
 
 Also: the image encoder alone (images/s, the part that dominates the feature store), the feature store itself on
 small JPEGs (`--store-n`), and agreement on real-size random weights: the largest relative logit difference of
@@ -65,14 +68,14 @@ def best_times(configs:dict, fn, repeat:int)->dict:
 
 
 @torch.inference_mode()
-def agreement(model, px):
-    "Largest relative logit difference (fast vs float32, teacher-forced on float32's tokens) and greedy token agreement."
+def agreement(model, px, precision=None):
+    "Largest relative logit difference (`precision` vs float32, teacher-forced on float32's tokens) and greedy token agreement."
     model.set_precision('fp32')
     f32_feats = model.encoder(px)
     ref = generate(model, f32_feats, max_tokens=NEW, min_tokens=NEW, greedy=True)
     ids = torch.tensor(ref.tokens)
     a = model(f32_feats, ids).logits
-    model.set_precision(None)
+    model.set_precision(precision)
     with fast_decoding(model): b = model(model.encoder(px), ids).logits
     fast = generate(model, model.encoder(px), max_tokens=NEW, min_tokens=NEW, greedy=True)
     rel = ((a - b).abs().amax(-1) / a.abs().amax(-1)).max().item()
@@ -99,7 +102,7 @@ def main():
     p.add_argument('--repeat', type=int, default=2, help='timed runs per configuration (best kept)')
     p.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument('--store-n', type=int, default=64, help='JPEGs for the feature-store rate (0: skip)')
-    p.add_argument('--profile', action='store_true', help='profile one fast-path batch and print the top operators')
+    p.add_argument('--profile', action='store_true', help='profile one batch, automatic and int8, and print the top operators')
     args = p.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
     print(cpu_line())
@@ -116,8 +119,11 @@ def main():
                 if s.ctx: s.ctx.__exit__(*a)
         return setup
     configs = {'float32': at('fp32'), 'automatic': at(None), 'as without bf16': at(None, no_bf16=True)}
+    int8 = {'int8': at('int8'), 'int8 without bf16': at('int8', no_bf16=True)}
     px_all = torch.randn(max(args.batches), 3, 224, 224)
     caption_batch(model.set_precision(None), px_all[:2]); caption_batch(model.set_precision('fp32'), px_all[:2])  # warm up
+    t0 = time.perf_counter(); caption_batch(model.set_precision('int8'), px_all[:2])
+    print(f"int8 copy of the decoder's blocks (once per model): {time.perf_counter() - t0:.1f} s")
 
     enc_px = px_all[:32]
     t = best_times(configs, lambda: model.encoder(enc_px), args.repeat)
@@ -126,14 +132,16 @@ def main():
 
     for bs in args.batches:
         px = px_all[:bs]
-        t = best_times(configs, lambda: caption_batch(model, px), args.repeat)
+        t = best_times(configs | int8, lambda: caption_batch(model, px), args.repeat)
         print(f"\nend to end (CLIP + mapper + {NEW} tokens), batch {bs}:")
         for k, v in t.items(): print(f"  {k:16s} {bs / v:7.2f} captions/s   {t['float32'] / v:5.2f}x float32")
 
-    rel, same, first, whole = agreement(model, px_all[:32])
-    print(f"\nagreement at real size, random weights, 32 images: largest relative logit difference {rel:.2e} "
-          f"(max |fast - fp32| / max |fp32| per row); greedy tokens equal at {same:.1%} of positions "
-          f"({first:.0%} of first tokens, {whole:.0%} of whole captions)")
+    print(f"\nagreement with float32 at real size, random weights, 32 images (relative logit difference: "
+          f"max |x - fp32| / max |fp32| per row, teacher-forced on float32's tokens):")
+    for name, precision in (('automatic', None), ('int8', 'int8')):
+        rel, same, first, whole = agreement(model, px_all[:32], precision)
+        print(f"  {name:16s} largest relative logit difference {rel:.2e}; greedy tokens equal at {same:.1%} of "
+              f"positions ({first:.0%} of first tokens, {whole:.0%} of whole captions)")
 
     if args.store_n:
         d = Path(tempfile.mkdtemp(prefix='bench_cpu_fast_'))
@@ -151,9 +159,11 @@ def main():
 
     if args.profile:
         from torch.profiler import profile, ProfilerActivity
-        model.set_precision(None)
-        with profile(activities=[ProfilerActivity.CPU]) as prof: caption_batch(model, px_all[:32])
-        print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=15))
+        for precision in (None, 'int8'):
+            model.set_precision(precision)
+            with profile(activities=[ProfilerActivity.CPU]) as prof: caption_batch(model, px_all[:32])
+            print(f"\nprofile, {precision or 'automatic'}, batch 32:")
+            print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=15))
 
 
 if __name__ == '__main__':

@@ -10,26 +10,21 @@ from functools import partial
 from pathlib import Path
 import av
 from fastcore.script import Param
-from .core import run_cli
+from .core import import_extra, run_cli
 from .generate import DecodeConfig
 from .checkpoints import released_name
 from .captioner import Captioner, caption_images
 from .video import FORMATS, STRATEGIES, caption_video, open_video
 
 # %% auto #0
-__all__ = ['APP_INSTALL', 'IMAGE_COLUMNS', 'BROWSER_CODECS', 'SEGMENT_COLUMNS', 'QUEUE', 'import_gradio', 'option_defaults',
-           'with_decoding', 'RequestFiles', 'public_message', 'image_outputs', 'caption_uploads', 'player_copy',
-           'video_outputs', 'subtitle_upload', 'model_label', 'decoding_controls', 'image_tab', 'video_tab', 'make_app',
-           'app_cli']
+__all__ = ['IMAGE_COLUMNS', 'BROWSER_CODECS', 'SEGMENT_COLUMNS', 'QUEUE', 'import_gradio', 'option_defaults', 'with_decoding',
+           'RequestFiles', 'public_message', 'image_outputs', 'caption_uploads', 'player_copy', 'video_outputs',
+           'subtitle_upload', 'model_label', 'decoding_controls', 'image_tab', 'video_tab', 'make_app', 'app_cli']
 
 # %% ../nbs/12_app.ipynb #4d0ffc94
-APP_INSTALL = "the web app needs Gradio: pip install 'clipcap-captioner[app]'"
-
 def import_gradio():
     "The `gradio` module, or an `ImportError` that says how to install it."
-    try: import gradio
-    except ImportError: raise ImportError(APP_INSTALL) from None
-    return gradio
+    return import_extra('gradio', 'app', 'the web app')
 
 # %% ../nbs/12_app.ipynb #51e49843
 def option_defaults(func, # A function or class, e.g. `DecodeConfig` or `caption_video`

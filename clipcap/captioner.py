@@ -221,7 +221,7 @@ def _image_cli(
     res_path:Param("Folder for the captioned images (-R/--res-path)")='./data/result/prediction',
     batch_size:Param("Images per batch", int)=32,
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
-    dtype:Param("float32, float16, bfloat16, fast (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head)")=None,
+    dtype:Param("float32, float16, bfloat16, fast, int8 (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head; int8: also int8 decoder blocks, the int8 extra)")=None,
     json_path:Param("Write all results to this JSON file (--json)")=None,
     csv_path:Param("Write all results to this CSV file (--csv)")=None,
     no_render:Param("Do not write captioned images", bool)=False,

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
-from .core import pick_device, to_dtype, size_preset
+from .core import pick_device, to_dtype, size_preset, PLANS
 from .config import ClipCapConfig, get_config, DECODING
 from .model import ClipCapModel, ImageEncoder
 
@@ -215,13 +215,13 @@ CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.bin', '.ckpt', '.safetensors')
 
 def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, checkpoint file, hub id, or a model
                device:str|torch.device|None=None, # Default: 'cuda' when available, else 'cpu'
-               dtype:str|torch.dtype|None=None, # e.g. torch.float16 or 'bf16'; 'fast': the CPU fast path; default: chosen per part (`precision_plan`)
+               dtype:str|torch.dtype|None=None, # e.g. torch.float16 or 'bf16'; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; default: chosen per part (`precision_plan`)
                config:ClipCapConfig|str|None=None, # Architecture of a checkpoint file (default: read from its keys)
                tokenizer=None, # Tokenizer for a converted checkpoint file (default: the config's)
                cache:str|Path|None=None, # Cache of released weights (default: `cache_dir()`)
               )->ClipCapModel:
     "A `ClipCapModel` (with its image encoder) in eval mode, on `device`, in `dtype` (a model passed in is moved in place)."
-    precision, device, dtype = dtype, pick_device(device), None if dtype == 'fast' else to_dtype(dtype)
+    precision, device, dtype = dtype, pick_device(device), None if dtype in PLANS else to_dtype(dtype)
     if isinstance(checkpoint, ClipCapModel): model = checkpoint
     elif released_name(checkpoint) and not Path(checkpoint).exists():
         model = ClipCapModel.from_pretrained(fetch_released(checkpoint, cache))

@@ -4,16 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #17a754a1
 from __future__ import annotations
-import argparse, contextlib, functools, inspect, os, re, shutil, stat, sys, tempfile
+import argparse, contextlib, functools, importlib, inspect, logging, os, re, shutil, stat, sys, tempfile
 from pathlib import Path
 import torch
 from fastcore.script import anno_parser
 from fastcore.basics import str2bool
 
 # %% auto #0
-__all__ = ['DTYPES', 'BF16_FLAGS', 'BF16_MIN_WEIGHTS', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder', 'UsageError',
-           'check_writable', 'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'size_preset', 'from_hub',
-           'command_parser', 'flag_names', 'run_cli']
+__all__ = ['DTYPES', 'BF16_FLAGS', 'BF16_MIN_WEIGHTS', 'PLANS', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder',
+           'UsageError', 'check_writable', 'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'size_preset',
+           'from_hub', 'import_extra', 'command_parser', 'flag_names', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -109,13 +109,17 @@ def cpu_flags(cpuinfo:str='/proc/cpuinfo', # Linux's description of the CPUs
 
 # %% ../nbs/00_core.ipynb #416fba16
 BF16_MIN_WEIGHTS = 1_000_000  # a part with fewer weights gains nothing from bfloat16: the automatic choice leaves it alone
+PLANS = ('fast', 'int8')  # precision names that choose a compute dtype per part instead of casting the weights
 
 def precision_plan(device:str|torch.device='cpu', # Where the model runs
-                   dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; a dtype: that dtype everywhere
+                   dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: that dtype everywhere
                    flags:frozenset|None=None, # The CPU's flags (default: `cpu_flags()`)
                    sizes:dict|None=None, # Weights per part (e.g. `{'head': 38_597_376}`), for the automatic choice
                   )->dict:
     "Compute dtype per part ('encoder', 'decoder', 'head'; None: the weights' own), and whether to use fused kernels ('fused')."
+    if dtype == 'int8':  # the automatic choice, and the decoder's blocks in int8
+        if torch.device(device).type != 'cpu': raise ValueError("dtype 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16")
+        return precision_plan(device, None, flags, sizes) | dict(decoder=torch.int8)
     plan = dict(encoder=None, decoder=None, head=None, fused=dtype is None or dtype == 'fast')
     auto = dtype is None and torch.device(device).type == 'cpu'
     if auto: dtype = 'fast' if set(BF16_FLAGS) & (cpu_flags() if flags is None else flags) else None
@@ -143,6 +147,28 @@ def from_hub(cls, # A class with `from_pretrained` (a model, tokenizer, processo
         raise OSError(f"Could not load {name!r} ({type(e).__name__}: {str(e).splitlines()[0]}). If this machine has no "
                       f"network, download it elsewhere (`hf download {name}`) and copy the Hugging Face cache here, or "
                       f"pass a local folder instead of {name!r}.") from e
+
+# %% ../nbs/00_core.ipynb #a23fc3fe
+def import_extra(name:str, # Module to import, e.g. 'gradio' or 'ray.data'
+                 extra:str, # The clipcap extra that installs it, e.g. 'app'
+                 what:str, # The feature that needs it, for the message
+                ):
+    "The module `name`, or an ImportError that says what needs it and how to install it."
+    try: return importlib.import_module(name)
+    except Exception as e:  # not installed, or installed but not importable here (e.g. built for another torch)
+        raise ImportError(f"{what}: {name.split('.')[0]} does not import ({type(e).__name__}: {e}); "
+                          f"install it with: pip install 'clipcap-captioner[{extra}]'") from None
+
+# %% ../nbs/00_core.ipynb #63e704bf
+class _DropMessages(logging.Filter):
+    "Drop log records whose message contains one of `parts`."
+    def __init__(self, *parts:str): super().__init__(); self.parts = parts
+    def filter(self, record): return not any(p in record.getMessage() for p in self.parts)
+
+# transformers imports torchao (the int8 extra) whenever it is installed; with a CPU-only torch, torchao logs that its
+# GPU kernels don't load and torch that torchao registers an enum the deprecated way: nothing a user can act on
+logging.getLogger('torchao').addFilter(_DropMessages('Failed to load'))
+logging.getLogger('torch.utils._pytree').addFilter(_DropMessages('register_constant'))
 
 # %% ../nbs/00_core.ipynb #78dbf445
 def command_parser(func, # A function whose parameters (with docments or `Param`s) are the options

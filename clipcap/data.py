@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.script import store_true, Param
-from .core import atomic_write, atomic_folder, run_cli, pick_device, check_writable, to_dtype
+from .core import atomic_write, atomic_folder, run_cli, pick_device, check_writable, to_dtype, PLANS
 from .config import ClipCapConfig, get_config, PRESETS, IMAGE_FEATURES
 from .model import ImageEncoder, ClipCapModel, tokenize_captions
 from .image_files import load_image, ImageLoadError
@@ -251,7 +251,7 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
     "Encode the images of shards `todo` and write each shard (atomically) as soon as its last batch is done."
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
     device = torch.device(device)
-    forced = encoder.precision not in (None, 'fast')  # a dtype chosen for the encoder (`build_feature_store`'s dtype)
+    forced = encoder.precision not in (None, *PLANS)  # a dtype chosen for the encoder (`build_feature_store`'s dtype)
     encoder = encoder.to(device, to_dtype(encoder.precision) if forced else torch.float16 if device.type == 'cuda' else torch.float32)
     batches = [(k, b, min(b + batch_size, hi)) for k, lo, hi in todo for b in range(lo, hi, batch_size)]
     if num_workers is None: num_workers = max(1, min(4, (os.cpu_count() or 2) // 2))

@@ -10,28 +10,24 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from .core import atomic_write, UsageError
+from .core import atomic_write, import_extra, UsageError
 from .captioner import Captioner, expand_images
 from .generate import DecodeConfig, decode_config
 from .data import build_feature_store, encode_shards, FeatureStore
 from .video import caption_video
 
 # %% auto #0
-__all__ = ['RAY_EXTRA', 'LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', 'connect', 'show_progress',
-           'read_path_list', 'is_ray_dataset', 'list_images', 'shard_ranges', 'fingerprint', 'caption_table',
-           'shard_name', 'shard_complete', 'pool_size', 'actor_map', 'ShardCaptioner', 'read_caption_shards',
-           'count_errors', 'CorpusCaptions', 'caption_corpus', 'segment_rows', 'VideoCaptioner', 'caption_videos',
-           'ShardEncoder', 'RayRunner', 'caption_corpus_command', 'caption_videos_command']
+__all__ = ['LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', 'connect', 'show_progress', 'read_path_list',
+           'is_ray_dataset', 'list_images', 'shard_ranges', 'fingerprint', 'caption_table', 'shard_name',
+           'shard_complete', 'pool_size', 'actor_map', 'ShardCaptioner', 'read_caption_shards', 'count_errors',
+           'CorpusCaptions', 'caption_corpus', 'segment_rows', 'VideoCaptioner', 'caption_videos', 'ShardEncoder',
+           'RayRunner', 'caption_corpus_command', 'caption_videos_command']
 
 # %% ../nbs/13_distributed.ipynb #c30376b7
-RAY_EXTRA = "pip install 'clipcap-captioner[ray]'"
-
 def require_ray():
     "The `ray` module with Ray Data, or an ImportError that says how to install it."
-    try:
-        import ray, ray.data
-    except ImportError as e:
-        raise ImportError(f"this needs Ray Data, which is not installed ({e}); install it with: {RAY_EXTRA}") from None
+    ray = import_extra('ray', 'ray', 'Captioning on a Ray cluster')
+    import_extra('ray.data', 'ray', 'Captioning on a Ray cluster')
     return ray
 
 # %% ../nbs/13_distributed.ipynb #0e6e66c2

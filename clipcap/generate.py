@@ -4,21 +4,21 @@
 
 # %% ../nbs/06_generate.ipynb #c882a6d6
 from __future__ import annotations
-import contextlib, inspect, warnings, weakref
+import contextlib, copy, inspect, warnings, weakref
 from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch, store_attr
+from .core import import_extra, precision_plan  # first: its log filters must be set before transformers imports torchao
 from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthLogitsProcessor,
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
                           TopKLogitsWarper, TopPLogitsWarper)
 from transformers.activations import GELUTanh, NewGELUActivation
-from .core import precision_plan
 
 # %% auto #0
 __all__ = ['DEFAULT_DECODING', 'clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate',
-           'LowPrecisionHead', 'low_precision_head', 'fast_decoding']
+           'LowPrecisionHead', 'low_precision_head', 'int8_blocks', 'fast_decoding']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -318,6 +318,11 @@ class LowPrecisionHead(nn.Module):
 
     def forward(self, x): return F.linear(x.to(self.weight.dtype), self.weight, self.bias).float()
 
+def _derived(cache:weakref.WeakKeyDictionary, gpt, key, make):
+    "`make()`, kept in `cache` for `gpt` until `key` (the identity of the weights it copies) changes."
+    if gpt not in cache or cache[gpt][0] != key: cache[gpt] = (key, make())
+    return cache[gpt][1]
+
 _heads = weakref.WeakKeyDictionary()  # decoder → (its head weight's identity, the low-precision copy)
 
 def low_precision_head(gpt, # A Hugging Face causal LM with `lm_head`
@@ -325,23 +330,50 @@ def low_precision_head(gpt, # A Hugging Face causal LM with `lm_head`
                       )->LowPrecisionHead:
     "The LM head of `gpt` in `dtype`, copied once and again only when the weight changes."
     w = gpt.lm_head.weight
-    key = (w.data_ptr(), w._version, w.device, dtype)
-    if gpt not in _heads or _heads[gpt][0] != key: _heads[gpt] = (key, LowPrecisionHead(gpt.lm_head, dtype))
-    return _heads[gpt][1]
+    return _derived(_heads, gpt, (w.data_ptr(), w._version, w.device, dtype), lambda: LowPrecisionHead(gpt.lm_head, dtype))
+
+# %% ../nbs/06_generate.ipynb #d3c33ae0
+def _as_linear(conv:nn.Module)->nn.Linear:
+    "GPT-2's `Conv1D` (weight [in, out]) as the `nn.Linear` (weight [out, in]) it computes."
+    lin = nn.Linear(*conv.weight.shape, device=conv.weight.device)
+    with torch.no_grad(): lin.weight.copy_(conv.weight.t()); lin.bias.copy_(conv.bias)
+    return lin
+
+def _quantize_int8(blocks:nn.ModuleList)->nn.ModuleList:
+    "A copy of GPT-2 blocks whose linear layers compute in int8: int8 weights per channel, activations per token (torchao)."
+    quant = import_extra('torchao.quantization', 'int8', "dtype 'int8'")
+    q = copy.deepcopy(blocks)
+    for block in q:
+        for part in (block.attn, block.mlp):
+            for name, child in list(part.named_children()):
+                if type(child).__name__ == 'Conv1D': setattr(part, name, _as_linear(child))
+    quant.quantize_(q, quant.Int8DynamicActivationInt8WeightConfig())
+    return q
+
+_int8 = weakref.WeakKeyDictionary()  # decoder → (its blocks' weights' identity, the int8 copy)
+
+def int8_blocks(gpt, # A Hugging Face GPT-2 (its blocks in `transformer.h`)
+               )->nn.ModuleList:
+    "The blocks of `gpt` computing in int8, copied once and again only when a weight changes."
+    key = tuple((p.data_ptr(), p._version) for p in gpt.transformer.h.parameters())
+    return _derived(_int8, gpt, key, lambda: _quantize_int8(gpt.transformer.h))
 
 # %% ../nbs/06_generate.ipynb #4f783013
 @contextlib.contextmanager
 def fast_decoding(model, # A `ClipCapModel`; its `precision` (see `ClipCapModel.set_precision`) chooses
                  ):
-    "In the block, `model.gpt` decodes with a fused GELU and, where `precision_plan` says so, a bfloat16 LM head."
-    gpt, head = model.gpt, model.gpt.lm_head
+    "In the block, `model.gpt` decodes with a fused GELU and, where `precision_plan` says so, a bfloat16 LM head and int8 blocks."
+    gpt, head, trunk = model.gpt, model.gpt.lm_head, getattr(model.gpt, 'transformer', None)
     plan = precision_plan(model.device, model.precision, sizes=dict(head=head.weight.numel()))
-    blocks = getattr(getattr(gpt, 'transformer', None), 'h', [])
+    own = getattr(trunk, 'h', None)
+    blocks = int8_blocks(gpt) if own is not None and plan['decoder'] == torch.int8 else own or []
     acts = [(b.mlp, b.mlp.act) for b in blocks if plan['fused'] and isinstance(getattr(b.mlp, 'act', None), NewGELUActivation)]
     try:
         for mlp, _ in acts: mlp.act = GELUTanh()
+        if own is not None: trunk.h = blocks
         if plan['head'] is not None and head.weight.dtype == torch.float32: gpt.lm_head = low_precision_head(gpt, plan['head'])
         yield plan
     finally:
         for mlp, act in acts: mlp.act = act
+        if own is not None: trunk.h = own
         gpt.lm_head = head

@@ -11,13 +11,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from .core import atomic_folder, from_hub, import_extra, precision_plan, to_dtype, PLANS  # first: its log filters must be set before transformers imports torchao
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CLIPVisionConfig,
                           CLIPVisionModelWithProjection, GPT2Config, GPT2LMHeadModel)
 from transformers.utils import logging as hf_logging
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from fastcore.basics import patch
 from PIL import Image
-from .core import atomic_folder, from_hub, precision_plan, to_dtype
 from .config import ClipCapConfig, get_config
 from .tiny import tiny_config, tiny_tokenizer, real_size_config, tiny_open_clip_config
 
@@ -106,11 +106,7 @@ def open_clip_name(clip_model:str|None, # A `ClipCapConfig.clip_model`
 
 def import_open_clip():
     "The `open_clip` module, or an ImportError that says how to install it."
-    try: import open_clip
-    except Exception as e:  # not installed, or a torchvision built for another torch
-        raise ImportError(f"open_clip backbones need the open_clip package, importable beside this torch "
-                          f"({type(e).__name__}: {e}): pip install 'clipcap-captioner[open_clip]'") from None
-    return open_clip
+    return import_extra('open_clip', 'open_clip', 'open_clip backbones')
 
 def open_clip_installed()->bool:
     "Whether `open_clip` imports here."
@@ -377,11 +373,11 @@ def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
 
 # %% ../nbs/04_model.ipynb #73a85169
 @patch
-def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; a dtype: cast every part to it
+def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: cast every part to it
                  )->ClipCapModel:
     "Choose how the model (and its encoder) compute; a dtype casts the weights."
     precision_plan(self.device, dtype)  # refuses an unknown name
-    if dtype not in (None, 'fast'): self.to(dtype=to_dtype(dtype))
+    if dtype is not None and dtype not in PLANS: self.to(dtype=to_dtype(dtype))
     self.precision = dtype
     if self.encoder is not None: self.encoder.precision = dtype
     return self

@@ -574,7 +574,7 @@ def _video_cli(
     frames:Param("Write <stem>_captioning_frames/ with the frames and their captioned renders (--no-frames: don't)", bool)=True,
     batch_size:Param("Frames per model call", int)=32,
     device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
-    dtype:Param("float32, float16, bfloat16, fast (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head)")=None,
+    dtype:Param("float32, float16, bfloat16, fast, int8 (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head; int8: also int8 decoder blocks, the int8 extra)")=None,
     lang:Param("Language code written in the JSON")='en',
     ray:Param("Caption on Ray, one video a task, on a cluster started here", bool)=False,
     ray_address:Param("Caption on the Ray cluster at this address (as --ray does)")=None,
