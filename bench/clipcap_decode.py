@@ -56,13 +56,13 @@ def generate_beam(model, emb, stop, W=5, n=67):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--images', type=int, default=4)
-    ap.add_argument('--scale', type=float, default=2.5, help="factor on the '.' embedding")
+    ap.add_argument('--scale', type=float, default=3.5, help="factor on the '.' embedding (3.5: '.' mid-sequence for greedy and beams)")
     ap.add_argument('--threads', type=int, default=None)
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     src = random_model(real_size_config('clipcap-mlp'), seed=0, with_encoder=False)
     sd = {('clip_project.' + k[7:] if k.startswith('mapper.') else k): v for k, v in src.state_dict().items()}
-    model = convert_clipcap_checkpoint(sd, src.config, tokenizer=src.tokenizer)
+    model = convert_clipcap_checkpoint(sd, src.config, tokenizer=src.tokenizer).set_precision('fp32')  # as ClipCap computes
     period = model.tokenizer('.').input_ids[0]
     with torch.no_grad(): model.gpt.transformer.wte.weight[period] *= a.scale
     torch.manual_seed(0)
