@@ -11,7 +11,7 @@ from fastcore.script import anno_parser
 from fastcore.basics import str2bool
 
 # %% auto #0
-__all__ = ['DTYPES', 'BF16_FLAGS', 'BF16_MIN_WEIGHTS', 'PLANS', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder',
+__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'BF16_MIN_WEIGHTS', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder',
            'UsageError', 'check_writable', 'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'size_preset',
            'from_hub', 'import_extra', 'command_parser', 'flag_names', 'run_cli']
 
@@ -87,12 +87,14 @@ def pick_device(device:str|torch.device|None=None, # 'cuda', 'cuda:1', 'cpu', 'm
 # %% ../nbs/00_core.ipynb #493b8702
 DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float16': torch.float16, 'fp16': torch.float16,
           'half': torch.float16, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16, 'float64': torch.float64}
+PLANS = ('fast', 'int8')  # precision names that choose a compute dtype per part instead of casting the weights
 
 def to_dtype(dtype:str|torch.dtype|None, # A torch dtype, one of `DTYPES`' names, or None
             )->torch.dtype|None:
     "A torch dtype from a dtype or its name ('fp16', 'bfloat16', ...)."
     if dtype is None or isinstance(dtype, torch.dtype): return dtype
-    if str(dtype).lower() not in DTYPES: raise ValueError(f"unknown dtype {dtype!r}; choose one of {sorted(DTYPES)}")
+    if str(dtype).lower() not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(sorted(DTYPES))} (or, for how a model computes, {' or '.join(PLANS)})")
     return DTYPES[str(dtype).lower()]
 
 # %% ../nbs/00_core.ipynb #05c6b8f9
@@ -109,7 +111,6 @@ def cpu_flags(cpuinfo:str='/proc/cpuinfo', # Linux's description of the CPUs
 
 # %% ../nbs/00_core.ipynb #416fba16
 BF16_MIN_WEIGHTS = 1_000_000  # a part with fewer weights gains nothing from bfloat16: the automatic choice leaves it alone
-PLANS = ('fast', 'int8')  # precision names that choose a compute dtype per part instead of casting the weights
 
 def precision_plan(device:str|torch.device='cpu', # Where the model runs
                    dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: that dtype everywhere
