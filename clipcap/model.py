@@ -106,7 +106,7 @@ def open_clip_name(clip_model:str|None, # A `ClipCapConfig.clip_model`
 
 def import_open_clip():
     "The `open_clip` module, or an ImportError that says how to install it."
-    return import_extra('open_clip', 'open_clip', 'open_clip backbones')
+    return import_extra('open_clip', 'openclip', 'open_clip backbones')
 
 def open_clip_installed()->bool:
     "Whether `open_clip` imports here."
