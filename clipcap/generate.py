@@ -18,7 +18,7 @@ from transformers.activations import GELUTanh, NewGELUActivation
 
 # %% auto #0
 __all__ = ['DEFAULT_DECODING', 'clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate',
-           'LowPrecisionHead', 'low_precision_head', 'int8_blocks', 'fast_decoding']
+           'LowPrecisionHead', 'low_precision_head', 'fast_decoding', 'int8_blocks']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -332,6 +332,26 @@ def low_precision_head(gpt, # A Hugging Face causal LM with `lm_head`
     w = gpt.lm_head.weight
     return _derived(_heads, gpt, (w.data_ptr(), w._version, w.device, dtype), lambda: LowPrecisionHead(gpt.lm_head, dtype))
 
+# %% ../nbs/06_generate.ipynb #4f783013
+@contextlib.contextmanager
+def fast_decoding(model, # A `ClipCapModel`; its `precision` (see `ClipCapModel.set_precision`) chooses
+                 ):
+    "In the block, `model.gpt` decodes with a fused GELU and, where `precision_plan` says so, a bfloat16 LM head and int8 blocks."
+    gpt, head, trunk = model.gpt, model.gpt.lm_head, getattr(model.gpt, 'transformer', None)
+    plan = precision_plan(model.device, model.precision, sizes=dict(head=head.weight.numel()))
+    own = getattr(trunk, 'h', None)
+    blocks = int8_blocks(gpt) if own is not None and plan['decoder'] == torch.int8 else own or []
+    acts = [(b.mlp, b.mlp.act) for b in blocks if plan['fused'] and isinstance(getattr(b.mlp, 'act', None), NewGELUActivation)]
+    try:
+        for mlp, _ in acts: mlp.act = GELUTanh()
+        if own is not None: trunk.h = blocks
+        if plan['head'] is not None and head.weight.dtype == torch.float32: gpt.lm_head = low_precision_head(gpt, plan['head'])
+        yield plan
+    finally:
+        for mlp, act in acts: mlp.act = act
+        if own is not None: trunk.h = own
+        gpt.lm_head = head
+
 # %% ../nbs/06_generate.ipynb #d3c33ae0
 def _as_linear(conv:nn.Module)->nn.Linear:
     "GPT-2's `Conv1D` (weight [in, out]) as the `nn.Linear` (weight [out, in]) it computes."
@@ -357,23 +377,3 @@ def int8_blocks(gpt, # A Hugging Face GPT-2 (its blocks in `transformer.h`)
     "The blocks of `gpt` computing in int8, copied once and again only when a weight changes."
     key = tuple((p.data_ptr(), p._version) for p in gpt.transformer.h.parameters())
     return _derived(_int8, gpt, key, lambda: _quantize_int8(gpt.transformer.h))
-
-# %% ../nbs/06_generate.ipynb #4f783013
-@contextlib.contextmanager
-def fast_decoding(model, # A `ClipCapModel`; its `precision` (see `ClipCapModel.set_precision`) chooses
-                 ):
-    "In the block, `model.gpt` decodes with a fused GELU and, where `precision_plan` says so, a bfloat16 LM head and int8 blocks."
-    gpt, head, trunk = model.gpt, model.gpt.lm_head, getattr(model.gpt, 'transformer', None)
-    plan = precision_plan(model.device, model.precision, sizes=dict(head=head.weight.numel()))
-    own = getattr(trunk, 'h', None)
-    blocks = int8_blocks(gpt) if own is not None and plan['decoder'] == torch.int8 else own or []
-    acts = [(b.mlp, b.mlp.act) for b in blocks if plan['fused'] and isinstance(getattr(b.mlp, 'act', None), NewGELUActivation)]
-    try:
-        for mlp, _ in acts: mlp.act = GELUTanh()
-        if own is not None: trunk.h = blocks
-        if plan['head'] is not None and head.weight.dtype == torch.float32: gpt.lm_head = low_precision_head(gpt, plan['head'])
-        yield plan
-    finally:
-        for mlp, act in acts: mlp.act = act
-        if own is not None: trunk.h = own
-        gpt.lm_head = head
