@@ -3,13 +3,11 @@
 
 A module's chapter is the notebook it is exported from (its "File to edit" header); every import of another clipcap
 module, at the top or inside a function, must name a module of a lower-numbered chapter, and no imported name may
-start with an underscore. One exception: the chapters of optional extras (`OPTIONAL`, e.g. Ray) may be imported
-inside a function, where a command's flag (`--ray`) hands its work to them; never at the top of a module.
+start with an underscore. No exceptions: the commands, which reach every chapter (Ray's too), are the last chapter.
 Prints each violation and exits 1 if there is any."""
 import ast, re, sys
 from pathlib import Path
 
-OPTIONAL = {'distributed'}  # optional extras reached by a flag of an earlier chapter's command
 pkg = Path(__file__).resolve().parent.parent / 'clipcap'
 chapter = {}
 for f in pkg.glob('*.py'):
@@ -32,9 +30,9 @@ def imports(tree, own):
 bad = []
 for own, num in sorted(chapter.items(), key=lambda kv: kv[1]):
     tree = ast.parse((pkg / f'{own}.py').read_text())
-    for line, mod, names, at_top in imports(tree, own):
+    for line, mod, names, _ in imports(tree, own):
         if mod not in chapter: continue
-        if chapter[mod] >= num and mod != own and (at_top or mod not in OPTIONAL):
+        if chapter[mod] >= num and mod != own:
             bad.append(f"clipcap/{own}.py:{line}: chapter {num:02d} imports {mod} (chapter {chapter[mod]:02d})")
         priv = [x for x in names if x.startswith('_')]
         if priv: bad.append(f"clipcap/{own}.py:{line}: imports private {priv} from {mod}")

@@ -4,14 +4,13 @@
 
 # %% ../nbs/12_app.ipynb #96031281
 from __future__ import annotations
-import copy, inspect, shutil, signal, tempfile
+import contextlib, copy, inspect, shutil, tempfile
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
 import av
-from fastcore.script import Param
-from .core import import_extra, run_cli
-from .generate import DecodeConfig
+from .core import import_extra
+from .config import DecodeConfig
 from .checkpoints import released_name
 from .captioner import Captioner, caption_images
 from .video import FORMATS, STRATEGIES, caption_video, open_video
@@ -19,7 +18,7 @@ from .video import FORMATS, STRATEGIES, caption_video, open_video
 # %% auto #0
 __all__ = ['IMAGE_COLUMNS', 'BROWSER_CODECS', 'SEGMENT_COLUMNS', 'QUEUE', 'import_gradio', 'option_defaults', 'with_decoding',
            'RequestFiles', 'public_message', 'image_outputs', 'caption_uploads', 'player_copy', 'video_outputs',
-           'subtitle_upload', 'model_label', 'decoding_controls', 'image_tab', 'video_tab', 'make_app', 'app_cli']
+           'subtitle_upload', 'model_label', 'decoding_controls', 'image_tab', 'video_tab', 'make_app']
 
 # %% ../nbs/12_app.ipynb #4d0ffc94
 def import_gradio():
@@ -229,10 +228,11 @@ def make_app(checkpoint:str|Path|Captioner='S', # What `Captioner` takes (releas
              dtype:str|None=None, # Model dtype (default: the weights' own)
              batch_size:int=8, # Images or frames per model call
              keep:int=3600, # Seconds a result stays downloadable
+             cache:str|Path|None=None, # Cache folder for released weights (default: `clipcap.checkpoints.cache_dir()`)
             ):
     "The clipcap web app (a `gradio.Blocks`): an Images tab and a Video tab on one shared model, its requests queued."
     gr = import_gradio()
-    cap = checkpoint if isinstance(checkpoint, Captioner) else Captioner(checkpoint, device, dtype, batch_size)
+    cap = checkpoint if isinstance(checkpoint, Captioner) else Captioner(checkpoint, device, dtype, batch_size, cache=cache)
     with gr.Blocks(title='clipcap', analytics_enabled=False, delete_cache=(keep, keep)) as app:
         gr.Markdown(f"## clipcap: captions for pictures and videos\n{model_label(cap)}", elem_id='model')
         with gr.Tab('Images', elem_id='tab-images'): image_tab(gr, cap)
@@ -240,36 +240,3 @@ def make_app(checkpoint:str|Path|Captioner='S', # What `Captioner` takes (releas
     app.queue()
     app.captioner = cap
     return app
-
-# %% ../nbs/12_app.ipynb #8cb6dd1c
-_ALIASES = {'-C': 'checkpoint'}
-
-def _stop(signum, frame): raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
-
-def _app_cli(checkpoint:Param("Released name (S, L, coco, conceptual), local folder or checkpoint file, or hub id (-C)")='S',
-             host:Param("Address to listen on (0.0.0.0: every interface)")='127.0.0.1',
-             port:Param("Port", int)=7860,
-             device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
-             dtype:Param("float32, float16, bfloat16 (default: the weights' own)")=None,
-             batch_size:Param("Images or frames per model call", int)=8,
-             max_upload:Param("Largest upload accepted, e.g. 200mb or 1gb")='200mb',
-             keep:Param("Seconds a result stays downloadable", int)=3600,
-            ):
-    "Serve the clipcap web app: caption pictures and subtitle videos in the browser."
-    import_gradio()
-    signal.signal(signal.SIGTERM, _stop)
-    app = None
-    try:
-        app = make_app(checkpoint, device, dtype, batch_size, keep)
-        app.launch(server_name=host, server_port=port, max_file_size=max_upload)  # returns when stopped
-    except KeyboardInterrupt: pass  # stopped while starting
-    finally:
-        if app is not None: app.close()
-    return 0
-
-# %% ../nbs/12_app.ipynb #0cc4c227
-def app_cli(argv:list|None=None, # Arguments (default: the command line's)
-            **options, # Or the options themselves, when called from Python
-           )->int:
-    "Console script `clipcap-app` (its flags: `_app_cli`)."
-    return run_cli(_app_cli, argv, _ALIASES, 'clipcap-app', **options)

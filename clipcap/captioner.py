@@ -4,26 +4,24 @@
 
 # %% ../nbs/10_captioner.ipynb #96a84e77
 from __future__ import annotations
-import csv, glob, inspect, json, os, re, shutil, sys, tempfile
+import csv, glob, json, re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from filelock import FileLock
-from fastcore.script import Param
-from fastcore.meta import delegates
 from tqdm.auto import tqdm
-from .core import atomic_write, run_cli, check_writable, UsageError, SIZES
-from .config import ClipCapConfig, get_config, DECODING
+from .core import atomic_write
+from .config import get_config, DECODING
 from .model import ClipCapModel
 from .checkpoints import load_model, released_name, CHECKPOINT_SUFFIXES
 from .image_files import load_image, ImageLoadError, render_caption
 from .generate import generate, DecodeConfig, decode_config
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'expand_images', 'CaptionResult', 'Captioner', 'size_tag', 'caption_images', 'describe', 'image_cli']
+__all__ = ['IMAGE_SUFFIXES', 'RESULT_COLUMNS', 'expand_images', 'CaptionResult', 'Captioner', 'size_tag', 'caption_images',
+           'describe', 'write_results']
 
 # %% ../nbs/10_captioner.ipynb #1c8f8de4
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
@@ -204,78 +202,18 @@ def describe(model:ClipCapModel, # A loaded model
                           f"trainable {sum(p.numel() for p in model.parameters() if p.requires_grad):,}"}
 
 # %% ../nbs/10_captioner.ipynb #979b8779
-_ALIASES = {'-I': 'img_path', '-S': 'size', '-C': 'checkpoint_name', '-R': 'res_path', '-T': 'temperature',
-            '-B': 'beams', '-N': 'nbest', '--json': 'json_path', '--csv': 'csv_path'}
+RESULT_COLUMNS = ['source', 'caption', 'score', 'error', 'render']
 
-def _original_weights(name:str, size:str)->str:
-    "The original looked for `-C model.pt` in weights/{small,large}/: use a file there when the name is not a path."
-    p = Path('weights') / {'S': 'small', 'L': 'large'}[size.upper()] / name
-    return str(p) if not Path(name).exists() and p.is_file() else name
-
-@delegates(DecodeConfig)
-def _image_cli(
-    paths:Param("Images, folders or globs", nargs='*', opt=False)=None,
-    img_path:Param("Image, folder or glob (-I/--img-path; may repeat, or take several)", nargs='+', action='extend')=None,
-    size:Param("The original's released model S or L (-S/--size); with -C, the size its file must have", choices=['S', 'L', 's', 'l'])=None,
-    checkpoint_name:Param("Released name (S, L, coco, conceptual, coco-transformer), local folder or checkpoint file, or hub id (-C)")=None,
-    res_path:Param("Folder for the captioned images (-R/--res-path)")='./data/result/prediction',
-    batch_size:Param("Images per batch", int)=32,
-    device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
-    dtype:Param("float32, float16, bfloat16, fast, int8 (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head; int8: also int8 decoder blocks, the int8 extra)")=None,
-    json_path:Param("Write all results to this JSON file (--json)")=None,
-    csv_path:Param("Write all results to this CSV file (--csv)")=None,
-    no_render:Param("Do not write captioned images", bool)=False,
-    cache:Param("Cache folder for released weights (default: $CLIPCAP_CACHE or ~/.cache/clipcap)")=None,
-    ray:Param("Caption on Ray, on a cluster started here, into Parquet shards under --out-dir", bool)=False,
-    ray_address:Param("Caption on the Ray cluster at this address (as --ray does)")=None,
-    out_dir:Param("Folder of the Parquet shards (with --ray or --ray-address)")=None,
-    info:Param("Print what the checkpoint is (family, architecture, backbones, decoding, parameters) and caption nothing", bool)=False,
-    **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig` (-B beams, -N nbest, -T temperature)
-):
-    "Caption images with a CLIP-prefix model."
-    inputs = list(paths or []) + list(img_path or [])
-    if info:
-        model = load_model(_checkpoint(checkpoint_name, size), device, dtype, cache=cache)
-        for k, v in describe(model).items(): print(f"{k}: {v}")
-        return 0
-    if not inputs: raise UsageError("no images given (pass paths, folders or globs, or -I)")
-    items = expand_images(inputs)
-    if not items: raise UsageError(f"no image files in {inputs}")
-    decode = DecodeConfig(**kwargs)  # checked, like every output below, before a model is loaded
-    if ray or ray_address:  # Ray is optional: imported only when asked for
-        from clipcap.distributed import caption_corpus_command
-        return caption_corpus_command(items, out_dir, ray_address, checkpoint=_checkpoint(checkpoint_name, size),
-                                      batch_size=batch_size, device=device, dtype=dtype, decode=decode)
-    for p in (json_path, csv_path): p and check_writable(p)
-    if not no_render: check_writable(res_path, folder=True)
-    cap = Captioner(_checkpoint(checkpoint_name, size), device=device, dtype=dtype, batch_size=batch_size,
-                    progress=len(items) > 1, cache=cache, decode=decode)
-    if size and checkpoint_name and cap.size_tag in SIZES and cap.size_tag != size.upper():
-        raise UsageError(f"-S {size.upper()} was given, but {checkpoint_name} is the original's {cap.size_tag} model: drop -S, or give the matching size")
-    results = caption_images(items, cap, res_path=None if no_render else res_path)
-    for r in results:
-        if not r.ok: print(f"error: {r.error}", file=sys.stderr)
-        elif len(results) == 1: print(r.caption)
-        else: print(f"{r.source}\t{r.caption}")
+def write_results(results:list, # `CaptionResult`s, as `caption_images` returns them
+                  json_path:str|Path|None=None, # Write every field of every result here
+                  csv_path:str|Path|None=None, # Write `RESULT_COLUMNS` here, a row an image
+                 ):
+    "Write captioning results to a JSON and/or a CSV file, each all at once."
     rows = [asdict(r) for r in results]
     if json_path: atomic_write(json_path, lambda p: Path(p).write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding='utf-8'))
     if csv_path: atomic_write(csv_path, lambda p: _write_csv(p, rows))
-    failed = sum(not r.ok for r in results)
-    if failed: print(f"{failed} of {len(results)} images failed", file=sys.stderr)
-    return 1 if failed else 0
-
-def _checkpoint(checkpoint_name:str|None, size:str|None)->str:
-    "What -C and -S name: a released size, or the checkpoint (found where the original kept it, `weights/{small,large}/`)."
-    if checkpoint_name is None: return (size or 'S').upper()
-    return _original_weights(checkpoint_name, size) if size else checkpoint_name
 
 def _write_csv(path, rows):
-    cols = ['source', 'caption', 'score', 'error', 'render']
     with open(path, 'w', newline='', encoding='utf-8') as f:
-        w = csv.DictWriter(f, cols, extrasaction='ignore'); w.writeheader(); w.writerows(rows)
+        w = csv.DictWriter(f, RESULT_COLUMNS, extrasaction='ignore'); w.writeheader(); w.writerows(rows)
 
-def image_cli(argv:list|None=None, # Arguments (default: the command line's)
-              **options, # Or the options themselves, when called from Python
-             )->int:
-    "Console script `clipcap-image` (its flags: `_image_cli`)."
-    return run_cli(_image_cli, argv, _ALIASES, 'clipcap-image', **options)

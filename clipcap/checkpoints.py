@@ -5,19 +5,18 @@
 # %% ../nbs/05_checkpoints.ipynb #1dd0f7a7
 from __future__ import annotations
 import os, re, shutil, tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
-from .core import pick_device, to_dtype, size_preset, PLANS
-from .config import ClipCapConfig, get_config, DECODING
+from .core import pick_device, to_dtype, PLANS
+from .config import ClipCapConfig, get_config, DECODING, RELEASED, Released, released_name
 from .model import ClipCapModel, ImageEncoder
 
 # %% auto #0
-__all__ = ['RELEASED', 'CHECKPOINT_SUFFIXES', 'load_state_dict', 'convert_clipgpt_checkpoint', 'convert_clipcap_checkpoint',
-           'clipcap_transformer_keys', 'Released', 'released_name', 'cache_dir', 'download_from_drive',
-           'fetch_released', 'load_model']
+__all__ = ['CHECKPOINT_SUFFIXES', 'load_state_dict', 'convert_clipgpt_checkpoint', 'convert_clipcap_checkpoint',
+           'clipcap_transformer_keys', 'cache_dir', 'download_from_drive', 'fetch_released', 'load_model']
 
 # %% ../nbs/05_checkpoints.ipynb #18594140
 def load_state_dict(path_or_state_dict:str|Path|dict)->dict:
@@ -109,28 +108,6 @@ def clipcap_transformer_keys(sd:dict, # A ClipCap transformer checkpoint's state
     return out
 
 # %% ../nbs/05_checkpoints.ipynb #fcff0622
-@dataclass(frozen=True)
-class Released:
-    "A published checkpoint clipcap can fetch by name."
-    drive_id:str # Google Drive file id
-    layout:str # 'clipgpt' (the original's keys ie./mp./td.) or 'clipcap' (ClipCap's clip_project./gpt.)
-    config:str # Architecture: a preset name, or 'S'/'L'
-    about:str # What it is
-
-RELEASED = {
-    'S': Released('1pSQruQyg8KJq6VmzhMLFbT_VaHJMdlWF', 'clipgpt', 'S', "the original's S: CLIP ViT-B/32 + GPT-2, Flickr30k"),
-    'L': Released('1Gh32arzhW06C1ZJyzcJSSfdJDi3RgWoG', 'clipgpt', 'L', "the original's L: CLIP ViT-L/14 + GPT-2 medium, Flickr30k"),
-    'coco': Released('1IdaBtMSvtyzF0ByVaBHtvM0JYSXRExRX', 'clipcap', 'clipcap-mlp', "ClipCap MLP: CLIP ViT-B/32 + GPT-2, COCO"),
-    'conceptual': Released('14pXWwB4Zm82rsDdvbGguLfx9F8aM7ovT', 'clipcap', 'clipcap-mlp', "ClipCap MLP: CLIP ViT-B/32 + GPT-2, Conceptual Captions"),
-    'coco-transformer': Released('1GYPToCqFREwi285wPLhuVExlz7DDUDfJ', 'clipcap', 'clipcap-transformer-rn50x4',
-                                 "ClipCap transformer: CLIP RN50x4 (open_clip) + frozen GPT-2, COCO"),
-}
-
-def released_name(name)->str|None:
-    "The canonical released name for `name` ('s' → 'S', 'COCO' → 'coco'), or None."
-    if not isinstance(name, str): return None
-    return {k.lower(): k for k in RELEASED}.get(name.lower())
-
 def cache_dir(path:str|Path|None=None, # Use this folder instead of the default
              )->Path:
     "The per-user folder for downloaded and converted checkpoints."

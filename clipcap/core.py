@@ -4,16 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #17a754a1
 from __future__ import annotations
-import argparse, contextlib, functools, importlib, inspect, logging, os, re, shutil, stat, sys, tempfile
+import contextlib, functools, importlib, logging, os, re, shutil, tempfile
 from pathlib import Path
-import torch
-from fastcore.script import anno_parser
-from fastcore.basics import str2bool
+from typing import TYPE_CHECKING
+if TYPE_CHECKING: import torch  # for annotations: torch itself is imported where a function needs it
+
 
 # %% auto #0
-__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'BF16_MIN_WEIGHTS', 'SIZES', 'default_mode', 'atomic_write', 'atomic_folder',
-           'UsageError', 'check_writable', 'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'size_preset',
-           'from_hub', 'import_extra', 'command_parser', 'flag_names', 'run_cli']
+__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'BF16_MIN_WEIGHTS', 'default_mode', 'atomic_write', 'atomic_folder', 'UsageError',
+           'check_writable', 'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra']
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -75,27 +74,30 @@ def check_writable(path:str|Path, # A file to be written, or a folder (`folder=T
 def pick_device(device:str|torch.device|None=None, # 'cuda', 'cuda:1', 'cpu', 'mps'; None: the best available
                )->torch.device:
     "`device` checked against what this PyTorch can use, or the best one available."
+    import torch
     if device is None:
         return torch.device('cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu')
     try: dev = torch.device(device)
-    except RuntimeError as e: raise ValueError(f"device {device!r} is not a device name (cpu, cuda, cuda:1, mps)") from None
+    except RuntimeError: raise ValueError(f"device {device!r} is not a device name (cpu, cuda, cuda:1, mps)") from None
     if dev.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device {device!r}: this PyTorch has no usable CUDA GPU (install a CUDA build of torch, or use cpu)")
     if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r}: MPS is not available here")
     return dev
 
 # %% ../nbs/00_core.ipynb #493b8702
-DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float16': torch.float16, 'fp16': torch.float16,
-          'half': torch.float16, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16, 'float64': torch.float64}
+DTYPES = {'float32': 'float32', 'fp32': 'float32', 'float16': 'float16', 'fp16': 'float16', 'half': 'float16',
+          'bfloat16': 'bfloat16', 'bf16': 'bfloat16', 'float64': 'float64'}  # the names a user may give, and torch's
 PLANS = ('fast', 'int8')  # precision names that choose a compute dtype per part instead of casting the weights
 
 def to_dtype(dtype:str|torch.dtype|None, # A torch dtype, one of `DTYPES`' names, or None
             )->torch.dtype|None:
     "A torch dtype from a dtype or its name ('fp16', 'bfloat16', ...)."
+    import torch
     if dtype is None or isinstance(dtype, torch.dtype): return dtype
     if str(dtype).lower() not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(sorted(DTYPES))} (or, for how a model computes, {' or '.join(PLANS)})")
-    return DTYPES[str(dtype).lower()]
+    return getattr(torch, DTYPES[str(dtype).lower()])
+
 
 # %% ../nbs/00_core.ipynb #05c6b8f9
 BF16_FLAGS = ('avx512_bf16', 'amx_bf16')  # CPU flags of native bfloat16 matrix instructions (AVX-512 BF16, AMX)
@@ -118,6 +120,7 @@ def precision_plan(device:str|torch.device='cpu', # Where the model runs
                    sizes:dict|None=None, # Weights per part (e.g. `{'head': 38_597_376}`), for the automatic choice
                   )->dict:
     "Compute dtype per part ('encoder', 'decoder', 'head'; None: the weights' own), and whether to use fused kernels ('fused')."
+    import torch
     if dtype == 'int8':  # the automatic choice, and the decoder's blocks in int8
         if torch.device(device).type != 'cpu': raise ValueError("dtype 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16")
         return precision_plan(device, None, flags, sizes) | dict(decoder=torch.int8)
@@ -128,14 +131,6 @@ def precision_plan(device:str|torch.device='cpu', # Where the model runs
         plan.update({k: torch.bfloat16 for k in ('encoder', 'head') if not auto or (sizes or {}).get(k, BF16_MIN_WEIGHTS) >= BF16_MIN_WEIGHTS})
     elif dtype is not None: to_dtype(dtype)  # a known name, or a clear error
     return plan
-
-# %% ../nbs/00_core.ipynb #574cc0d1
-SIZES = {'S': 'clipgpt-S', 'L': 'clipgpt-L'}
-
-def size_preset(name:str, # 'S'/'L' in either case, or any other name
-               )->str:
-    "The preset of an original size ('s' → 'clipgpt-S'); any other name unchanged."
-    return SIZES.get(str(name).upper(), name) if isinstance(name, str) else name
 
 # %% ../nbs/00_core.ipynb #8cf118b3
 def from_hub(cls, # A class with `from_pretrained` (a model, tokenizer, processor or config class)
@@ -170,59 +165,3 @@ class _DropMessages(logging.Filter):
 # GPU kernels don't load and torch that torchao registers an enum the deprecated way: nothing a user can act on
 logging.getLogger('torchao').addFilter(_DropMessages('Failed to load'))
 logging.getLogger('torch.utils._pytree').addFilter(_DropMessages('register_constant'))
-
-# %% ../nbs/00_core.ipynb #78dbf445
-def command_parser(func, # A function whose parameters (with docments or `Param`s) are the options
-                   aliases:dict|None=None, # Short flags, e.g. `{'-I': 'img_path'}`
-                   prog:str|None=None, # Name shown by `--help`
-                  )->argparse.ArgumentParser:
-    "fastcore's parser for `func`, with `--dashed-names` shown, snake names accepted, and short aliases."
-    p, params = anno_parser(func, prog=prog), inspect.signature(func).parameters
-    short = {v: k for k, v in (aliases or {}).items()}
-    for act in p._actions:
-        if not act.option_strings or act.dest in ('help', 'pdb', 'xtra'): continue
-        long = act.option_strings[0]
-        dashed = '--' + long[2:].replace('_', '-')
-        act.option_strings = ([short[act.dest]] if act.dest in short else []) + [dashed]
-        for s in {dashed, long, *act.option_strings}: p._option_string_actions[s] = act
-        if str(params[act.dest].annotation).replace(' ', '') in ('bool|None', 'Optional[bool]'):  # a yes/no that may be left unset
-            act.type, act.metavar = str2bool, '{true,false}'
-    return p
-
-# %% ../nbs/00_core.ipynb #19c722c0
-def flag_names(message:str, # An error message that may name Python parameters
-               func, # The command's function
-               aliases:dict|None=None, # Its short flags
-              )->str:
-    "`message` with `func`'s parameter names written as the flags a user types (`n_frames` → `--n-frames (-N)`)."
-    short = {v: k for k, v in (aliases or {}).items()}
-    names = sorted(inspect.signature(func).parameters, key=len, reverse=True)
-    names = [n for n in names if n not in ('args', 'kwargs')]
-    if not names: return message
-    def flag(m): return f"--{m[1].replace('_', '-')}" + (f" ({short[m[1]]})" if m[1] in short else '')
-    under = [n for n in names if '_' in n]
-    if under: message = re.sub(rf"(?<![\w/.'-])({'|'.join(map(re.escape, under))})(?![\w/'])", flag, message)
-    plain = [n for n in names if '_' not in n]
-    if plain: message = re.sub(rf"(?<![\w/.'-])({'|'.join(map(re.escape, plain))})(?=\s+must|\s+\(|=|\s+can't|\s+and\s+\w+\s+contradict)", flag, message)
-    return message
-
-# %% ../nbs/00_core.ipynb #0b127c3c
-def run_cli(func, # The command: a function returning an exit code (None counts as 0)
-            argv:list|None=None, # Arguments (default: the command line's)
-            aliases:dict|None=None, # Short flags, e.g. `{'-I': 'img_path'}`
-            prog:str|None=None, # Name shown by `--help` and in errors
-            **options, # Call `func` on these options instead of parsing (Python use)
-           )->int:
-    "Run a command: parse (or take `options`), call, and turn its errors into one line on stderr and exit code 2."
-    prog = prog or func.__name__
-    if not options:
-        try: options = vars(command_parser(func, aliases, prog).parse_args(sys.argv[1:] if argv is None else list(argv)))
-        except SystemExit as e: return e.code if isinstance(e.code, int) else 2  # --help: 0; a usage error: 2
-        for k in ('pdb', 'xtra'): options.pop(k, None)
-    try: code = func(**options)
-    except (UsageError, ValueError, OSError, RuntimeError, ImportError, KeyError) as e:
-        if os.environ.get('CLIPCAP_DEBUG'): raise
-        msg = str(e) if not isinstance(e, KeyError) else f"missing {e}"
-        print(f"{prog}: error: {flag_names(msg, func, aliases)}", file=sys.stderr)
-        return 2
-    return 0 if code is None else int(code)

@@ -4,8 +4,7 @@
 
 # %% ../nbs/07_data.ipynb #16328e1b
 from __future__ import annotations
-import csv, hashlib, json, os, pickle, random, shutil, tempfile, warnings
-from dataclasses import replace
+import csv, hashlib, json, os, pickle, random, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,17 +13,16 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from fastcore.script import store_true, Param
-from .core import atomic_write, atomic_folder, run_cli, pick_device, check_writable, to_dtype, PLANS
-from .config import ClipCapConfig, get_config, PRESETS, IMAGE_FEATURES
+from .core import atomic_write, atomic_folder, to_dtype, PLANS
+from .config import ClipCapConfig, get_config
 from .model import ImageEncoder, ClipCapModel, tokenize_captions
 from .image_files import load_image, ImageLoadError
-from .tiny import COLOURS, SHAPES, RELATIONS
+from .tiny import COLOURS, SHAPES
 
 # %% auto #0
 __all__ = ['COLUMNS', 'FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'feature_shard_path',
            'encode_shards', 'build_feature_store', 'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle',
-           'collate_captions', 'CaptionDataset', 'dataset_cli']
+           'collate_captions', 'CaptionDataset']
 
 # %% ../nbs/07_data.ipynb #4a84fe0a
 COLUMNS = ['image', 'caption', 'split']
@@ -577,50 +575,3 @@ class CaptionDataset(torch.utils.data.Dataset):
         "A DataLoader of `collate_captions` batches (shuffled by default for the train split)."
         return torch.utils.data.DataLoader(self, batch_size=batch_size, shuffle=self.split == 'train' if shuffle is None else shuffle,
                                            collate_fn=collate_captions, **kwargs)
-
-# %% ../nbs/07_data.ipynb #3bf4b835
-def _dataset_cli(captions:str, # Captions file: results.csv, captions.txt, dataset_coco.json, CSV or JSONL of image,caption (or a legacy .pkl)
-                images:str, # Folder the image names are relative to
-                out:str, # Folder of the feature store (an unfinished one there is resumed)
-                format:str=None, # flickr30k, flickr8k, coco, csv or jsonl (default: detected)
-                encoder:Param("Preset whose CLIP encoder to use", choices=[*PRESETS, 'S', 'L'])='clipcap-mlp',
-                clip_model:str=None, # Hugging Face id or folder of the CLIP model (overrides the preset's)
-                image_feature:Param("CLIP output to store (default: the preset's)", choices=IMAGE_FEATURES)=None,
-                batch_size:int=64, # Images per forward pass
-                device:str=None, # cuda, cpu, ... (default: a GPU when there is one)
-                workers:int=None, # Image reader processes
-                train:float=0.84, # Fraction of images for training
-                val:float=0.13, # Fraction for validation (test gets the rest)
-                seed:int=100, # Seed of the split
-                shard_size:int=4096, # Images per shard (the unit of resumption)
-                overwrite:store_true=False, # Replace a store of other images or another encoder in OUT
-                trust_pickle:store_true=False, # Allow importing a legacy pickled dataset.pkl (UNSAFE for files you do not trust)
-                ray:store_true=False, # Encode on Ray, on a cluster started here
-                ray_address:str=None, # Encode on the Ray cluster at this address (as --ray does)
-               ):
-    "Encode the images of a captioned data set into a CLIP feature store."
-    check_writable(out, folder=True)  # before any image is read
-    overrides = {k: v for k, v in dict(clip_model=clip_model, image_feature=image_feature).items() if v is not None}
-    config = get_config(encoder, **overrides)
-    ratios = (train, val, max(0.0, 1 - train - val))
-    runner = None
-    if ray or ray_address:  # Ray is optional: imported only when asked for
-        from clipcap.distributed import RayRunner
-        runner = RayRunner(address=ray_address)
-    if Path(captions).suffix == '.pkl':
-        store = import_legacy_pickle(captions, out, trust_pickle=trust_pickle, encoder=config, ratios=ratios, seed=seed)
-    else:
-        store = build_feature_store(captions, images, out, encoder=config, batch_size=batch_size, device=device, format=format,
-                                    ratios=ratios, seed=seed, num_workers=workers, shard_size=shard_size, overwrite=overwrite, runner=runner)
-    print(store)
-    if len(store.failed):
-        print(f"{len(store.failed)} image(s) could not be read:")
-        for r in store.failed.itertuples(): print(f"  {Path(images)/r.image}: {r.reason}")
-        return 1
-    return 0
-
-def dataset_cli(argv:list|None=None, # Arguments (default: the command line's)
-                **options, # Or the options themselves, when called from Python
-               )->int:
-    "Console script `clipcap-dataset` (its flags: `_dataset_cli`): the exit code."
-    return run_cli(_dataset_cli, argv, prog='clipcap-dataset', **options)

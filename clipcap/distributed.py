@@ -4,16 +4,16 @@
 
 # %% ../nbs/13_distributed.ipynb #37b58b76
 from __future__ import annotations
-import hashlib, json, logging, os, sys, time
+import hashlib, json, logging, os, time
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from .core import atomic_write, import_extra, UsageError
+from .core import atomic_write, import_extra
 from .captioner import Captioner, expand_images
 from .generate import DecodeConfig, decode_config
-from .data import build_feature_store, encode_shards, FeatureStore
+from .data import encode_shards
 from .video import caption_video
 
 # %% auto #0
@@ -21,7 +21,7 @@ __all__ = ['LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', '
            'is_ray_dataset', 'list_images', 'shard_ranges', 'fingerprint', 'caption_table', 'shard_name',
            'shard_complete', 'pool_size', 'actor_map', 'ShardCaptioner', 'read_caption_shards', 'count_errors',
            'CorpusCaptions', 'caption_corpus', 'segment_rows', 'VideoCaptioner', 'caption_videos', 'ShardEncoder',
-           'RayRunner', 'caption_corpus_command', 'caption_videos_command']
+           'RayRunner']
 
 # %% ../nbs/13_distributed.ipynb #c30376b7
 def require_ray():
@@ -356,34 +356,3 @@ class RayRunner:
                    out_dir=str(Path(out_dir).absolute()), batch_size=batch_size, device=device)
         items = [dict(k=k, lo=lo, hi=hi) for k, lo, hi in todo]
         for _ in actor_map(items, ShardEncoder, job, self.actors, self.num_cpus, self.num_gpus): pass
-
-# %% ../nbs/13_distributed.ipynb #aa213f3e
-def caption_corpus_command(images:list, # Image paths, folders, globs or list files
-                           out_dir:str|None, # `--out-dir`: folder of the Parquet shards
-                           address:str|None=None, # `--ray-address` (None: a cluster started here)
-                           **options, # `caption_corpus` options: checkpoint, batch_size, device, dtype, decoding options
-                          )->int:
-    "What `clipcap-image --ray` does: caption into shards, list the failed images on stderr; the exit code."
-    if not out_dir: raise UsageError("--ray and --ray-address write Parquet shards: give their folder with --out-dir DIR")
-    run = caption_corpus(images, out_dir, address=address, **options)
-    for e in read_caption_shards(out_dir, ['error']).error.dropna(): print(f"error: {e}", file=sys.stderr)
-    print(f"{run.n_images} images captioned into {len(run.shards)} shards in {run.out_dir} ({run.n_reused} reused)")
-    if run.n_failed: print(f"{run.n_failed} of {run.n_images} images failed", file=sys.stderr)
-    return 1 if run.n_failed else 0
-
-# %% ../nbs/13_distributed.ipynb #f52772d1
-def caption_videos_command(videos:list, # Video paths
-                           index:str|None, # `--index`: the Parquet index (default: segments.parquet in `out_dir`, or here)
-                           address:str|None=None, # `--ray-address` (None: a cluster started here)
-                           **options, # `caption_videos` options and `caption_video`'s (n_frames, out_dir, formats, ...)
-                          )->int:
-    "What `clipcap-video --ray` does: caption the videos, one line each, failures on stderr; the exit code."
-    index = Path(index or Path(options.get('out_dir') or '.')/'segments.parquet')
-    df = caption_videos(videos, index, address=address, **options)
-    for v, g in df.groupby('video', sort=False):
-        if g.error.iloc[0] is not None: print(f"error: {g.error.iloc[0]}", file=sys.stderr)
-        else: print(f"{v}\t{len(g)} captions\t{' '.join(g.files.iloc[0])}")
-    failed = df.error.notna().sum()
-    print(f"index of {len(df) - failed} segments: {index}")
-    if failed: print(f"{failed} of {df.video.nunique()} videos failed", file=sys.stderr)
-    return 1 if failed else 0

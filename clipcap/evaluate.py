@@ -11,21 +11,18 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from fastcore.script import Param
-from fastcore.meta import delegates
 from tqdm.auto import tqdm
 from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
-from .core import atomic_write, run_cli, from_hub, check_writable, UsageError
+from .core import atomic_write, from_hub
 from .model import ClipCapModel
 from .image_files import render_caption
 from .generate import generate, DecodeConfig, decode_config
 from .data import FeatureStore
-from .checkpoints import load_model
 
 # %% auto #0
 __all__ = ['PUNCTUATIONS', 'PTB_JAVA', 'PTB_PYTHON', 'java_available', 'ptb_tokenize_python', 'ptb_tokenize', 'CaptionMetrics',
            'caption_metrics', 'ClipScorer', 'render_examples', 'Evaluation', 'model_info', 'write_results', 'evaluate',
-           'results_name', 'evaluate_cli']
+           'results_name', 'print_evaluation']
 
 # %% ../nbs/09_evaluate.ipynb #36791fc4
 PUNCTUATIONS = set(_ptb.PUNCTUATIONS)  # tokens pycocoevalcap drops after tokenising
@@ -398,42 +395,12 @@ def results_name(checkpoint:str, # What -C named: a released name, a folder, a f
     return re.sub(r'[^A-Za-z0-9_.]+', '-', '-'.join(parts[-3:])).strip('-') or 'model'
 
 # %% ../nbs/09_evaluate.ipynb #a11c7340
-_ALIASES = {'-I': 'img_path', '-S': 'size', '-C': 'checkpoint_name', '-R': 'res_path', '-T': 'temperature',
-            '-B': 'beams'}
-
-@delegates(DecodeConfig)
-def _evaluate_cli(
-    data:Param("Feature store folder (clipcap-dataset's output) with the split and its references")=None,
-    split:Param("Split to evaluate")='test',
-    checkpoint_name:Param("Model folder, released name (S, L, coco, conceptual), checkpoint file or hub id (-C/--checkpoint-name)")=None,
-    size:Param("The original's released model S or L (-S/--size), when -C is not given", choices=['S', 'L', 's', 'l'])='S',
-    img_path:Param("Images folder, for rendered examples (-I/--img-path)")=None,
-    res_path:Param("Results parent folder (-R/--res-path)")='./data/result/evaluation',
-    batch_size:Param("Images per generation batch", int)=64,
-    examples:Param("Render at most this many images (default: all)", int)=None,
-    tokenizer:Param("PTB tokenizer", choices=['auto', 'java', 'python'])='auto',
-    no_meteor:Param("Skip METEOR (its Java start takes tens of seconds)", bool)=False,
-    spice:Param("Also compute SPICE (needs Stanford CoreNLP)", bool)=False,
-    device:Param("cuda, cpu, ... (default: cuda when available)")=None,
-    **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig`
-):
-    "Evaluate a CLIP-prefix captioner on a split of a feature store."
-    if not data: raise UsageError("pass the feature store with --data")
-    if img_path and not Path(img_path).is_dir(): raise UsageError(f"{img_path}: no such images folder")
-    checkpoint = checkpoint_name or size.upper()
-    decode, store = DecodeConfig(**kwargs), FeatureStore(data)  # checked before the model is loaded
-    out = check_writable(Path(res_path) / f"{results_name(checkpoint)}_{split}", folder=True)
-    model = load_model(checkpoint, device=device)
-    ev = evaluate(model, store, split, out_dir=out, images_dir=img_path, examples=examples, batch_size=batch_size,
-                  tokenizer=tokenizer, meteor=False if no_meteor else None, spice=spice, model_name=str(checkpoint), decode=decode)
+def print_evaluation(ev:Evaluation, # What `evaluate` returned
+                     out_dir:str|Path, # Where it wrote its results
+                    ):
+    "The scores as a table on stdout; notes and rendering failures on stderr."
     print(pd.DataFrame([ev.metrics]).round(4).to_string(index=False))
     for n in ev.info['notes']: print(f"note: {n}", file=sys.stderr)
     for f in ev.info['render_failures']: print(f"error: {f['error']}", file=sys.stderr)
-    print(f"results in {out}")
-    return 1 if ev.info['render_failures'] else 0
+    print(f"results in {out_dir}")
 
-def evaluate_cli(argv:list|None=None, # Arguments (default: the command line's)
-              **options, # Or the options themselves, when called from Python
-             )->int:
-    "Console script `clipcap-eval` (its flags: `_evaluate_cli`)."
-    return run_cli(_evaluate_cli, argv, _ALIASES, 'clipcap-eval', **options)

@@ -4,21 +4,21 @@
 
 # %% ../nbs/06_generate.ipynb #c882a6d6
 from __future__ import annotations
-import contextlib, copy, inspect, warnings, weakref
+import contextlib, copy, warnings, weakref
 from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastcore.basics import patch, store_attr
 from .core import import_extra, precision_plan  # first: its log filters must be set before transformers imports torchao
+from .config import DecodeConfig, decode_config
 from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthLogitsProcessor,
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
                           TopKLogitsWarper, TopPLogitsWarper)
 from transformers.activations import GELUTanh, NewGELUActivation
 
 # %% auto #0
-__all__ = ['DEFAULT_DECODING', 'clean_caption', 'DecodeConfig', 'decode_config', 'GenerationOutput', 'generate',
-           'LowPrecisionHead', 'low_precision_head', 'fast_decoding', 'int8_blocks']
+__all__ = ['clean_caption', 'GenerationOutput', 'generate', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
+           'int8_blocks']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -26,84 +26,6 @@ def clean_caption(text:str, # Decoded caption text
     "Strip whitespace and upper-case the first character."
     text = text.strip()
     return text[:1].upper() + text[1:]
-
-# %% ../nbs/06_generate.ipynb #f7c3b13f
-class DecodeConfig:
-    "How captions are decoded: one validated set of options for `generate`, the captioner, evaluation, video and commands."
-    def __init__(self, beams:int=1, # Beam width (-B; 1: greedy search or sampling)
-                 nbest:int=1, # Captions kept per image, best first (at most --beams unless sampling)
-                 temperature:float=1.0, # Sampling temperature (> 0); any value but 1 turns sampling on (-T)
-                 top_k:int=0, # Sample among the k most likely tokens (0: all); > 0 turns sampling on
-                 top_p:float=1.0, # Sample within the smallest set holding this probability mass (1: all); < 1 turns sampling on
-                 sample:bool=False, # Sample even at temperature 1 without top-k or top-p
-                 greedy:bool=False, # Never sample (ignore temperature, top-k and top-p)
-                 max_tokens:int|None=None, # Most new tokens per caption (EOS included); None: the model's (40; ClipCap's weights 67)
-                 stop_at_period:bool|None=None, # Stop at the first '.' and keep it (as ClipCap's weights do); None: the model's
-                 beam_search:str|None=None, # 'clipcap' (ClipCap's: mean log-prob over each beam's own length, finished beams frozen) or 'hf'; None: the model's
-                 min_tokens:int=0, # Fewest new tokens before EOS is allowed
-                 repetition_penalty:float=1.0, # > 1 discourages tokens already generated (1: off)
-                 no_repeat_ngram:int=0, # Forbid repeating any n-gram of this size (0: off)
-                 length_penalty:float=1.0, # Score = log-prob / length ** length_penalty (ranks beams and the n-best)
-                 seed:int|None=100, # Seed of sampling, so that runs repeat (None: unseeded); the global random state is untouched
-                ):
-        store_attr()
-        self.check()
-
-    @property
-    def do_sample(self)->bool:
-        "Whether tokens are sampled rather than chosen by the highest score."
-        return not self.greedy and (self.sample or self.temperature != 1.0 or self.top_k > 0 or self.top_p < 1.0)
-
-    def to_dict(self)->dict: return {k: getattr(self, k) for k in inspect.signature(DecodeConfig).parameters}
-    def replace(self, **changes)->DecodeConfig: return DecodeConfig(**{**self.to_dict(), **changes})
-    def __eq__(self, other): return isinstance(other, DecodeConfig) and self.to_dict() == other.to_dict()
-    def __repr__(self):
-        changed = {k: v for k, v in self.to_dict().items() if v != inspect.signature(DecodeConfig).parameters[k].default}
-        return f"DecodeConfig({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
-
-# %% ../nbs/06_generate.ipynb #ea7f64ab
-@patch
-def check(self:DecodeConfig):
-    "Raise a `ValueError` naming the first option that is out of range."
-    checks = [(not (self.sample and self.greedy), "sample and greedy contradict each other: choose one"),
-              (self.temperature > 0, f"temperature must be > 0 (got {self.temperature}); use greedy for greedy decoding"),
-              (self.top_k >= 0, f"top_k must be >= 0 (0 turns it off), got {self.top_k}"),
-              (0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}"),
-              (self.beams >= 1, f"beams must be >= 1, got {self.beams}"),
-              (self.nbest >= 1, f"nbest must be >= 1, got {self.nbest}"),
-              (self.do_sample or self.nbest <= self.beams,
-               f"nbest ({self.nbest}) can't exceed beams ({self.beams}) without sampling: raise beams too"),
-              (self.max_tokens is None or self.max_tokens >= 1, f"max_tokens must be >= 1, got {self.max_tokens}"),
-              (0 <= self.min_tokens <= (self.max_tokens or self.min_tokens),
-               f"min_tokens must be in [0, max_tokens], got {self.min_tokens}"),
-              (self.beam_search in (None, 'clipcap', 'hf'), f"beam_search must be 'clipcap' or 'hf', got {self.beam_search!r}"),
-              (self.repetition_penalty > 0, f"repetition_penalty must be > 0 (1 turns it off), got {self.repetition_penalty}"),
-              (self.no_repeat_ngram >= 0, f"no_repeat_ngram must be >= 0 (0 turns it off), got {self.no_repeat_ngram}")]
-    for ok, msg in checks:
-        if not ok: raise ValueError(msg)
-
-# %% ../nbs/06_generate.ipynb #48b71f82
-def decode_config(decode:DecodeConfig|dict|None=None, # A config, a dict of its options, or None for the defaults
-                  **changes, # Options to change
-                 )->DecodeConfig:
-    "A `DecodeConfig` from a config, a dict or nothing, with `changes` applied (unknown names are refused by name)."
-    base = decode.to_dict() if isinstance(decode, DecodeConfig) else dict(decode or {})
-    known = set(inspect.signature(DecodeConfig).parameters)
-    unknown = sorted(set(base) - known | set(changes) - known)
-    if unknown: raise TypeError(f"unknown decoding options {unknown}; choose from {sorted(known)}")
-    return DecodeConfig(**{**base, **changes})
-
-# %% ../nbs/06_generate.ipynb #3c9fbf77
-DEFAULT_DECODING = dict(max_tokens=40, stop_at_period=False, beam_search='hf')  # for a model without a profile
-
-@patch
-def for_model(self:DecodeConfig, model, # A `ClipCapModel`: `model.config.decoding` is its profile
-             )->DecodeConfig:
-    "These options, with those left at None taken from the model's decoding profile, then from `DEFAULT_DECODING`."
-    profile = dict(getattr(model.config, 'decoding', None) or {})
-    extra = sorted(set(profile) - set(DEFAULT_DECODING))
-    if extra: raise ValueError(f"a model's decoding profile may set only {sorted(DEFAULT_DECODING)}, not {extra}")
-    return self.replace(**{k: profile.get(k, d) for k, d in DEFAULT_DECODING.items() if getattr(self, k) is None})
 
 # %% ../nbs/06_generate.ipynb #80e861e7
 @dataclass

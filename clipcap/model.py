@@ -18,8 +18,8 @@ from transformers.utils import logging as hf_logging
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from fastcore.basics import patch
 from PIL import Image
-from .config import ClipCapConfig, get_config
-from .tiny import tiny_config, tiny_tokenizer, real_size_config, tiny_open_clip_config
+from .config import ClipCapConfig
+from .tiny import tiny_config, tiny_tokenizer, real_size_config
 
 # %% auto #0
 __all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip', 'open_clip_installed',

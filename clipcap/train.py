@@ -14,69 +14,15 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed, gather_object
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
-from .core import atomic_write, run_cli, size_preset, SIZES, UsageError
-from .config import ClipCapConfig, get_config
+from .core import atomic_write
+from .config import ClipCapConfig, get_config, size_preset, TrainConfig, TRAIN_PRESETS, train_config
 from .model import ClipCapModel, quiet_loading
 from .data import FeatureStore, CaptionDataset, collate_captions
 from .generate import generate
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'STATE_FILE', 'TrainConfig', 'train_config', 'warmup_steps', 'make_optimizer', 'make_scheduler',
-           'TrainState', 'Trainer', 'make_trainer', 'train_step', 'log_step', 'save_state', 'end_epoch', 'train_epoch',
-           'fit', 'train', 'plot_losses', 'train_cli']
-
-# %% ../nbs/08_train.ipynb #aaf3f2d6
-@dataclass
-class TrainConfig:
-    "How to train: optimisation, schedule, precision, checkpoints and logging."
-    epochs:int=10 # Passes over the training captions
-    batch_size:int=40 # Captions per micro-batch on each process
-    lr:float=2e-5 # Peak learning rate (AdamW)
-    warmup_steps:int=5000 # Optimizer steps of linear warm-up (used when `warmup_frac` is None)
-    warmup_frac:float|None=None # Warm-up as a fraction of all optimizer steps (the original's k)
-    weight_decay:float=0.0 # AdamW weight decay
-    grad_clip:float|None=None # Clip the global gradient norm to this (None: no clipping)
-    grad_accum:int=1 # Micro-batches per optimizer step
-    mixed_precision:str='auto' # 'auto' (bf16, else fp16, on a GPU; fp32 on CPU), 'no', 'fp16' or 'bf16'
-    cpu:bool=False # Train on the CPU even when a GPU is present
-    seed:int=100 # One seed for initialisation, shuffling and dropout
-    max_length:int=40 # Longest caption in tokens, EOS included
-    one_caption_per_image:bool=False # Train on one caption per image instead of all of them
-    num_samples:int=4 # Fixed validation images captioned after each epoch
-    sample_tokens:int=40 # Longest sample caption, in tokens
-    save_every:int=0 # Also write the resumable state every this many optimizer steps (0: at epoch ends only)
-    log_every:int=10 # Log the training loss every this many optimizer steps
-    stop_after:int|None=None # Stop after this many optimizer steps in all, saving the state (time-boxed or test runs)
-    wandb:bool=False # Log to Weights & Biases (also on when WANDB_PROJECT is set)
-    wandb_project:str='clipcap' # Weights & Biases project (WANDB_PROJECT wins)
-    progress:bool=True # Show a progress bar and a line per epoch (main process)
-
-    def __post_init__(self):
-        if self.mixed_precision not in ('auto', 'no', 'fp16', 'bf16'):
-            raise ValueError(f"TrainConfig.mixed_precision={self.mixed_precision!r}: expected 'auto', 'no', 'fp16' or 'bf16'")
-        for k in ('epochs', 'batch_size', 'grad_accum', 'log_every'):
-            if getattr(self, k) < 1: raise ValueError(f"TrainConfig.{k} must be >= 1, got {getattr(self, k)}")
-        if self.warmup_frac is not None and not 0 <= self.warmup_frac < 1:
-            raise ValueError(f"TrainConfig.warmup_frac must be in [0, 1), got {self.warmup_frac}")
-
-# %% ../nbs/08_train.ipynb #cb898164
-TRAIN_PRESETS = {
-    'clipgpt-S': dict(epochs=150, batch_size=64, lr=3e-3, warmup_frac=0.33, grad_clip=1.3, seed=100),
-    'clipgpt-L': dict(epochs=120, batch_size=32, lr=5e-3, warmup_frac=0.3, grad_clip=1.3, seed=100),
-    'clipcap-mlp': dict(epochs=10, batch_size=40, lr=2e-5, warmup_steps=5000),
-    'clipcap-transformer': dict(epochs=10, batch_size=40, lr=2e-5, warmup_steps=5000),
-}
-
-def _preset_name(name:str)->str: return {'s': 'clipgpt-S', 'l': 'clipgpt-L'}.get(str(name).lower(), str(name))
-
-def train_config(preset:str|None=None, # A name in `TRAIN_PRESETS` ('S'/'L' mean clipgpt-S/L); None: the defaults
-                 **overrides, # `TrainConfig` fields to change
-                )->TrainConfig:
-    "The training settings of a preset, with overrides."
-    name = None if preset is None else _preset_name(preset)
-    if name is not None and name not in TRAIN_PRESETS:
-        raise ValueError(f"Unknown training preset {preset!r}: choose one of {list(TRAIN_PRESETS)} or S/L")
-    return TrainConfig(**{**TRAIN_PRESETS.get(name, {}), **overrides})
+__all__ = ['STATE_FILE', 'warmup_steps', 'make_optimizer', 'make_scheduler', 'TrainState', 'Trainer', 'make_trainer',
+           'train_step', 'log_step', 'save_state', 'end_epoch', 'train_epoch', 'fit', 'train', 'plot_losses']
 
 # %% ../nbs/08_train.ipynb #d42c2781
 def warmup_steps(config:TrainConfig, # The training settings
@@ -279,7 +225,7 @@ def _settings(config_or_preset, out:Path, resume, overrides:dict)->tuple:
         raise FileExistsError(f"{out} already holds a run ({STATE_FILE}): resume it (resume=True, or clipcap-train -C {out}) "
                               f"or choose another output folder")
     name = config_or_preset if isinstance(config_or_preset, str) and not _is_model_dir(config_or_preset) else None
-    return train_config(name if name is not None and _preset_name(name) in TRAIN_PRESETS else None, **train_over), model_over, None, None
+    return train_config(name if name is not None and size_preset(name) in TRAIN_PRESETS else None, **train_over), model_over, None, None
 
 def _model(config_or_preset, model_over:dict, saved:TrainState|None, path:Path|None)->ClipCapModel:
     "A new model, or the resumed run's: its `last/` export with the saved trainable weights put back."
@@ -491,43 +437,3 @@ def plot_losses(run_dir:str|Path, # A run folder written by `train`
     if val: ax.plot(*zip(*val), 'o-', label='validation')
     ax.set(xlabel='optimizer step', ylabel='loss', yscale='log', title=run.name); ax.legend()
     return ax
-
-# %% ../nbs/08_train.ipynb #849175e8
-_ALIASES = {'-S': 'size', '-C': 'checkpoint_name'}
-
-def _train_cli(data:str=None, # Feature store folder (from clipcap-dataset); not needed to resume
-               out:str='runs/clipcap', # Run folder
-               size:str=None, # S or L: the original's clipgpt-S/L model and training settings (default S)
-               preset:str=None, # Instead of --size: clipcap-mlp, clipcap-transformer, clipgpt-S, clipgpt-L, or a saved model folder
-               checkpoint_name:str=None, # Resume from this run folder or train_state.pt (a bare name is looked up in --out)
-               epochs:int=None, # Passes over the training captions
-               lr:float=None, # Peak learning rate
-               batch_size:int=None, # Captions per micro-batch and process
-               grad_accum:int=None, # Micro-batches per optimizer step
-               mixed_precision:str=None, # auto, no, fp16 or bf16
-               seed:int=None, # Random seed
-               save_every:int=None, # Also save the resumable state every this many steps
-               stop_after:int=None, # Stop (resumably) after this many optimizer steps in all
-               wandb:bool=False, # Log to Weights & Biases (offline without an API key)
-              ):
-    "Train a CLIP-prefix captioner on a feature store."
-    over = {k: v for k, v in dict(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
-                                  mixed_precision=mixed_precision, save_every=save_every, stop_after=stop_after).items() if v is not None}
-    if wandb: over['wandb'] = True
-    if checkpoint_name:
-        ck = Path(checkpoint_name)
-        if not ck.exists() and (Path(out) / ck).exists(): ck = Path(out) / ck
-        run = train(data=data, out_dir=out, resume=ck, **over)
-    else:
-        if size and preset: raise UsageError("give --size or --preset, not both")
-        if size and size.upper() not in SIZES: raise UsageError(f"--size must be S or L, got {size!r}")
-        run = train(preset or size_preset(size or 'S'), data, out, **over)
-    m = json.loads((run / 'metrics.json').read_text())
-    print(f"run folder: {run}" + (f"; best validation loss {m['best']['val_loss']:.4f} (epoch {m['best']['epoch']})" if m['best'] else ''))
-    return 0
-
-def train_cli(argv:list|None=None, # Arguments (default: the command line's)
-              **options, # Or the options themselves, when called from Python
-             )->int:
-    "Console script `clipcap-train` (its flags: `_train_cli`; accepts the original's -S and -C): the exit code."
-    return run_cli(_train_cli, argv, _ALIASES, 'clipcap-train', **options)

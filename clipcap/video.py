@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_video.ipynb #018435ae
 from __future__ import annotations
-import json, math, os, sys, textwrap
+import json, math, os, textwrap
 from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -15,21 +15,18 @@ import av
 import numpy as np
 import srt
 from fastcore.basics import patch
-from fastcore.script import Param
-from fastcore.meta import delegates
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import atomic_write, atomic_folder, run_cli, UsageError
+from .core import atomic_write, atomic_folder
 from .image_files import render_caption
 from .captioner import Captioner
-from .generate import DecodeConfig
 
 # %% auto #0
 __all__ = ['SHOT_COLOURS', 'CODECS', 'TIE', 'SEEK_GAP', 'STRATEGIES', 'SUBTITLE_WIDTH', 'FORMATS', 'shot_image',
            'synthetic_video', 'VideoError', 'open_video', 'decode_frames', 'from_keyframe', 'VideoInfo', 'probe',
            'FrameReader', 'uniform_plan', 'interval_plan', 'scene_plan', 'detect_shots', 'sample_frames', 'read_frames',
            'Segment', 'merge_segments', 'wrap_caption', 'to_srt', 'to_vtt', 'to_json_items', 'check_outputs',
-           'VideoCaptions', 'caption_video', 'video_cli']
+           'VideoCaptions', 'caption_video']
 
 # %% ../nbs/11_video.ipynb #22ac6e40
 SHOT_COLOURS = ((220, 30, 30), (20, 110, 20), (250, 250, 250), (10, 10, 120), (240, 200, 0), (90, 0, 90))  # RGB, far apart in hue and brightness
@@ -554,67 +551,3 @@ def caption_video(path:str|Path, # The video
     segments = merge_segments(segments)
     files = _write_outputs(segments, path.stem, out_dir, formats, lang)
     return VideoCaptions(path, segments, info, files, frames_dir, skipped)
-
-# %% ../nbs/11_video.ipynb #b9b71f09
-_ALIASES = {'-V': 'video_path', '-N': 'num_frames', '-S': 'size', '-C': 'checkpoint_name', '-T': 'temperature',
-          '-B': 'beams', '-O': 'out_dir'}
-
-@delegates(DecodeConfig)
-def _video_cli(
-    paths:Param("Videos", nargs='*', opt=False)=None,
-    video_path:Param("Video(s) to caption (-V/--video-path; may repeat, or take several)", nargs='+', action='extend')=None,
-    num_frames:Param("Frames to caption, uniform strategy (-N/--num-frames)", int)=10,
-    strategy:Param("How to pick frames", choices=list(STRATEGIES))='uniform',
-    interval:Param("Seconds between frames (interval strategy)", float)=5.0,
-    threshold:Param("Shot detector threshold (scene strategy; lower finds more cuts)", float)=27.0,
-    size:Param("Released model when no checkpoint is given (-S/--size)", choices=['S', 'L', 's', 'l'])='L',
-    checkpoint_name:Param("Released name (S, L, coco, conceptual), folder, checkpoint file or hub id (-C)")=None,
-    formats:Param("Outputs, comma-separated: srt, vtt, json")='srt,json',
-    out_dir:Param("Folder for the outputs (-O; default: next to each video)")=None,
-    frames:Param("Write <stem>_captioning_frames/ with the frames and their captioned renders (--no-frames: don't)", bool)=True,
-    batch_size:Param("Frames per model call", int)=32,
-    device:Param("cuda, cpu, mps, ... (default: the best available)")=None,
-    dtype:Param("float32, float16, bfloat16, fast, int8 (default: chosen per part; on a CPU with bf16: bf16 CLIP and LM head; int8: also int8 decoder blocks, the int8 extra)")=None,
-    lang:Param("Language code written in the JSON")='en',
-    ray:Param("Caption on Ray, one video a task, on a cluster started here", bool)=False,
-    ray_address:Param("Caption on the Ray cluster at this address (as --ray does)")=None,
-    index:Param("With --ray: Parquet index of every video's segments (default: segments.parquet in --out-dir, or here)")=None,
-    **kwargs, # Decoding flags: see `clipcap.generate.DecodeConfig`
-):
-    "Caption videos: subtitles (SRT, WebVTT), JSON and captioned frames from a CLIP-prefix model."
-    videos = list(paths or []) + list(video_path or [])
-    if not videos: print("error: no videos given (pass paths, or -V)", file=sys.stderr); return 2
-    fmts = tuple(f.strip().lower() for f in formats.split(',') if f.strip())
-    if set(fmts) - set(FORMATS): raise UsageError(f"--formats {formats!r}: unknown formats; choose from {', '.join(FORMATS)}")
-    for v in videos: check_outputs(v, out_dir, fmts, frames)  # before any decoding or model loading; its errors name out_dir
-    missing = [v for v in videos if not Path(v).is_file()]  # reported before a model is loaded (or downloaded)
-    for v in missing: print(f"error: {v}: no such file", file=sys.stderr)
-    if missing and not ray and not ray_address:
-        videos = [v for v in videos if v not in missing]
-        if not videos: print(f"{len(missing)} of {len(missing)} videos failed", file=sys.stderr); return 1
-    try:
-        decode = DecodeConfig(**kwargs)
-        if ray or ray_address:  # Ray is optional: imported only when asked for
-            from clipcap.distributed import caption_videos_command
-            return caption_videos_command(videos, index, ray_address, checkpoint=checkpoint_name or size.upper(), batch_size=batch_size,
-                                          device=device, dtype=dtype, decode=decode, n_frames=num_frames, strategy=strategy,
-                                          interval=interval, threshold=threshold, out_dir=out_dir, formats=fmts, save_frames=frames, lang=lang)
-        cap = Captioner(checkpoint=checkpoint_name or size.upper(), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
-    except (OSError, ValueError, TypeError) as e: print(f"error: {e}", file=sys.stderr); return 2
-    failed = len(missing)
-    for v in tqdm(videos, unit='video', disable=len(videos) < 2):
-        try: res = caption_video(v, num_frames, strategy, cap, out_dir, fmts, frames, interval=interval,
-                                 threshold=threshold, lang=lang, progress=True)
-        except VideoError as e: failed += 1; print(f"error: {e}", file=sys.stderr); continue
-        except Exception as e: failed += 1; print(f"error: {v}: {type(e).__name__}: {e}", file=sys.stderr); continue
-        outs = [str(p) for p in res.files.values()] + ([str(res.frames_dir)] if res.frames_dir else [])
-        print(f"{v}\t{len(res.segments)} captions\t{' '.join(outs)}")
-        if res.skipped: print(f"warning: {v}: no frame could be read for the slots {res.skipped}; they have no caption", file=sys.stderr)
-    if failed: print(f"{failed} of {len(videos) + len(missing)} videos failed", file=sys.stderr)
-    return 1 if failed else 0
-
-def video_cli(argv:list|None=None, # Arguments (default: the command line's)
-              **options, # Or the options themselves, when called from Python
-             )->int:
-    "Console script `clipcap-video` (its flags: `_video_cli`)."
-    return run_cli(_video_cli, argv, _ALIASES, 'clipcap-video', **options)
