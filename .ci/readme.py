@@ -33,7 +33,8 @@ def python_examples(md:str)->list:
 FIXTURE = '''
 from pathlib import Path
 from PIL import Image
-from clipcap.checkpoints import RELEASED, cache_dir
+from clipcap.config import RELEASED
+from clipcap.checkpoints import cache_dir
 from clipcap.model import tiny_model
 from clipcap.video import synthetic_video
 for name in RELEASED: tiny_model().save_pretrained(cache_dir() / 'models' / name)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from .core import atomic_write, import_extra
 from .captioner import Captioner, expand_images
-from .generate import DecodeConfig, decode_config
+from .config import DecodeConfig, decode_config
 from .data import encode_shards
 from .video import caption_video
 
@@ -227,7 +227,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
                    address:str|None=None, # Ray cluster (None: the one connected, else one started here)
                    limit:int|None=None, # Caption at most this many of the shards still to do (a run in parts)
                    progress:bool=True, # Show Ray Data's progress bars
-                   decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.generate.DecodeConfig`)
+                   decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
                    **options, # Changes to `decode` by name: beams, nbest, max_tokens, ...
                   )->CorpusCaptions:
     "Caption every image of a corpus on a pool of Ray actors into Parquet shards; a rerun writes only the shards not complete."
@@ -294,7 +294,7 @@ def caption_videos(videos:list, # Video paths
                    dtype:str|None=None, # Model dtype (default: the weights' own)
                    address:str|None=None, # Ray cluster (None: the one connected, else one started here)
                    progress:bool=True, # Show Ray Data's progress bars
-                   decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.generate.DecodeConfig`)
+                   decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
                    **video, # `caption_video` options: n_frames, strategy, out_dir, formats, save_frames, interval, threshold, lang
                   )->pd.DataFrame:
     "Caption videos on a pool of Ray actors, one video a task, each written as `caption_video` writes it; returns the index."

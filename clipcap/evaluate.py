@@ -16,7 +16,8 @@ from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
 from .core import atomic_write, from_hub
 from .model import ClipCapModel
 from .image_files import render_caption
-from .generate import generate, DecodeConfig, decode_config
+from .config import DecodeConfig, decode_config
+from .generate import generate
 from .data import FeatureStore
 
 # %% auto #0
@@ -351,7 +352,7 @@ def evaluate(model:ClipCapModel, # The captioner
              spice:bool=False, # SPICE (needs Stanford CoreNLP; see `caption_metrics`)
              model_name:str|None=None, # How to name the model in the results (e.g. its checkpoint)
              progress:bool=True, # Show progress bars
-             decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.generate.DecodeConfig`)
+             decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
              **options, # Changes to `decode` by name: beams, temperature, max_tokens, ...
             )->Evaluation:
     "Caption a split of a feature store, score it, write the results folder, and return the scores."

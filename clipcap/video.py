@@ -535,7 +535,7 @@ def caption_video(path:str|Path, # The video
                   dtype:str|None=None, # Model dtype (when `checkpoint` is not a `Captioner`)
                   lang:str='en', # The JSON's `lang`
                   progress:bool=True, # Show progress bars
-                  **decode_options, # Decoding options by name (see `clipcap.generate.DecodeConfig`)
+                  **decode_options, # Decoding options by name (see `clipcap.config.DecodeConfig`)
                  )->VideoCaptions:
     "Caption `path`: sample frames, caption them with one model, merge repeats, write subtitles, JSON and frames."
     path = Path(path)
