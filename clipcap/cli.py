@@ -112,7 +112,7 @@ def model_flags(parser, # A parser
     "The model group: -C/--checkpoint, -S/--size, --device, --dtype, --batch-size, --cache."
     g = parser.add_argument_group('model')
     add_flag(g, 'checkpoint', f"Released name ({', '.join(RELEASED)}), a model folder, a checkpoint file or a hub id (default: the released -S)")
-    add_flag(g, 'size', "The original's released model when -C is not given; with -C, the size its file must have",
+    add_flag(g, 'size', "clipgpt's released S or L model when -C is not given; with -C, the size its file must have",
              size, str.upper, choices=list(SIZES))
     add_flag(g, 'device', "cuda, cuda:1, cpu, mps, ... (default: the best available)")
     add_flag(g, 'dtype', "How the model computes (default: chosen per part: on a CPU with bf16, bf16 CLIP and LM head; "
@@ -130,11 +130,11 @@ def ray_flags(parser, # A parser
 
 
 # %% ../nbs/14_cli.ipynb #6b27db04
-ORIGINAL_WEIGHTS = {'S': 'weights/small', 'L': 'weights/large'}  # where the original kept its checkpoint files
+ORIGINAL_WEIGHTS = {'S': 'weights/small', 'L': 'weights/large'}  # where clipgpt's scripts kept their checkpoint files
 
 def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
                  )->str:
-    "What -C and -S name: a released size, or the checkpoint (found where the original kept it)."
+    "What -C and -S name: a released size, or the checkpoint (found where clipgpt's scripts kept it)."
     if args.checkpoint is None: return args.size or 'S'
     if args.size and not Path(args.checkpoint).exists() and (p := Path(ORIGINAL_WEIGHTS[args.size]) / args.checkpoint).is_file():
         return str(p)
@@ -217,7 +217,7 @@ def caption_images_command(args)->int:
     cap = Captioner(checkpoint_of(args), device=args.device, dtype=args.dtype, batch_size=args.batch_size,
                     progress=len(items) > 1, cache=args.cache, decode=decode)
     if args.size and args.checkpoint and cap.size_tag in SIZES and cap.size_tag != args.size:
-        raise UsageError(f"-S {args.size} was given, but {args.checkpoint} is the original's {cap.size_tag} model: drop -S, or give the matching size")
+        raise UsageError(f"-S {args.size} was given, but {args.checkpoint} is clipgpt's {cap.size_tag} model: drop -S, or give the matching size")
     results = caption_images(items, cap, res_path=args.res_path if args.render else None)
     for r in results:
         if not r.ok: print(f"error: {r.error}", file=sys.stderr)
@@ -391,7 +391,7 @@ def train_parser()->argparse.ArgumentParser:
     p = new_parser('clipcap-train', "Train a CLIP-prefix captioner on a feature store.")
     add_flag(p, 'data', "Feature store folder (from clipcap-dataset); not needed to resume")
     add_flag(p, 'out', "Run folder", 'runs/clipcap')
-    add_flag(p, 'size', "The original's clipgpt-S/L model and training settings (default S)", type=str.upper, choices=list(SIZES))
+    add_flag(p, 'size', "clipgpt's S or L model and its training settings (default S)", type=str.upper, choices=list(SIZES))
     add_flag(p, 'preset', f"Instead of -S: {', '.join(PRESETS)}, or a saved model folder to fine-tune")
     add_flag(p, 'checkpoint', "Resume from this run folder or train_state.pt (a bare name is looked up in --out)")
     settings_flags(p, TrainConfig, "training (default: the preset's)", skip=('progress',), defaults=False)

@@ -22,14 +22,14 @@ IMAGE_FEATURES = ('image_embeds', 'pooler_output')
 TRAIN_GPT = ('all', 'none', 'ends')
 DECODING = {  # decoding profiles: how a checkpoint family decodes unless told otherwise (see `DecodeConfig`)
     'default': dict(max_tokens=40, stop_at_period=False, beam_search='hf'),  # a model without a profile
-    'clipgpt': dict(max_tokens=40, stop_at_period=False),  # the original's: EOS or 40 tokens
+    'clipgpt': dict(max_tokens=40, stop_at_period=False),  # clipgpt's: EOS or 40 tokens
     'clipcap': dict(max_tokens=67, stop_at_period=True, beam_search='clipcap'),  # ClipCap's: trained without EOS
 }
 
 @dataclass
 class ClipCapConfig:
     "Everything that defines a clipcap model's architecture."
-    mapping:str='mlp' # Mapping network: 'mlp' (ClipCap MLP), 'transformer' (ClipCap transformer) or 'clipgpt' (the original's)
+    mapping:str='mlp' # Mapping network: 'mlp' (ClipCap MLP), 'transformer' (ClipCap transformer) or 'clipgpt' (clip-gpt-captioning's)
     clip_model:str|None='openai/clip-vit-base-patch32' # Hugging Face id (or folder) of the CLIP image encoder, or 'open_clip:ARCH/PRETRAINED'
     gpt_model:str|None='gpt2' # Hugging Face id (or folder) of the GPT-2-family decoder
     image_feature:str='image_embeds' # CLIP output the mapper reads: projected 'image_embeds' or unprojected 'pooler_output'
@@ -78,7 +78,7 @@ SIZES = {'S': 'clipgpt-S', 'L': 'clipgpt-L'}
 
 def size_preset(name:str, # 'S'/'L' in either case, or any other name
                )->str:
-    "The preset of an original size ('s' → 'clipgpt-S'); any other name unchanged."
+    "The preset of a clipgpt size ('s' → 'clipgpt-S'); any other name unchanged."
     return SIZES.get(str(name).upper(), name) if isinstance(name, str) else name
 
 # %% ../nbs/01_config.ipynb #2e5aedcd
@@ -114,15 +114,15 @@ def get_config(name_or_config:str|ClipCapConfig|dict='clipcap-mlp', # A preset n
 class Released:
     "A published checkpoint clipcap can fetch by name."
     drive_id:str # Google Drive file id
-    layout:str # 'clipgpt' (the original's keys ie./mp./td.) or 'clipcap' (ClipCap's clip_project./gpt.)
+    layout:str # 'clipgpt' (clip-gpt-captioning's keys ie./mp./td.) or 'clipcap' (ClipCap's clip_project./gpt.)
     config:str # Architecture: a preset name, or 'S'/'L'
     about:str # What it is
 
 
 # %% ../nbs/01_config.ipynb #4f1d29ff
 RELEASED = {
-    'S': Released('1pSQruQyg8KJq6VmzhMLFbT_VaHJMdlWF', 'clipgpt', 'S', "the original's S: CLIP ViT-B/32 + GPT-2, Flickr30k"),
-    'L': Released('1Gh32arzhW06C1ZJyzcJSSfdJDi3RgWoG', 'clipgpt', 'L', "the original's L: CLIP ViT-L/14 + GPT-2 medium, Flickr30k"),
+    'S': Released('1pSQruQyg8KJq6VmzhMLFbT_VaHJMdlWF', 'clipgpt', 'S', "clipgpt S: CLIP ViT-B/32 + GPT-2, Flickr30k"),
+    'L': Released('1Gh32arzhW06C1ZJyzcJSSfdJDi3RgWoG', 'clipgpt', 'L', "clipgpt L: CLIP ViT-L/14 + GPT-2 medium, Flickr30k"),
     'coco': Released('1IdaBtMSvtyzF0ByVaBHtvM0JYSXRExRX', 'clipcap', 'clipcap-mlp', "ClipCap MLP: CLIP ViT-B/32 + GPT-2, COCO"),
     'conceptual': Released('14pXWwB4Zm82rsDdvbGguLfx9F8aM7ovT', 'clipcap', 'clipcap-mlp', "ClipCap MLP: CLIP ViT-B/32 + GPT-2, Conceptual Captions"),
     'coco-transformer': Released('1GYPToCqFREwi285wPLhuVExlz7DDUDfJ', 'clipcap', 'clipcap-transformer-rn50x4',
@@ -217,7 +217,7 @@ def for_model(self:DecodeConfig, model, # A `ClipCapModel`: `model.config.decodi
 
 # %% ../nbs/01_config.ipynb #aaf3f2d6
 MIXED_PRECISIONS = ('auto', 'no', 'fp16', 'bf16')
-SPLIT_RATIOS = (0.84, 0.13, 0.03)  # train, validation, test: the original's fractions, by image here
+SPLIT_RATIOS = (0.84, 0.13, 0.03)  # train, validation, test: clipgpt's fractions, split by image here
 
 @dataclass
 class TrainConfig:
@@ -226,7 +226,7 @@ class TrainConfig:
     batch_size:int=40 # Captions per micro-batch on each process
     lr:float=2e-5 # Peak learning rate (AdamW)
     warmup_steps:int=5000 # Optimizer steps of linear warm-up (used when `warmup_frac` is None)
-    warmup_frac:float|None=None # Warm-up as a fraction of all optimizer steps (the original's k)
+    warmup_frac:float|None=None # Warm-up as a fraction of all optimizer steps (clipgpt's k)
     weight_decay:float=0.0 # AdamW weight decay
     grad_clip:float|None=None # Clip the global gradient norm to this (None: no clipping)
     grad_accum:int=1 # Micro-batches per optimizer step

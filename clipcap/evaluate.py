@@ -19,6 +19,7 @@ from .image_files import render_caption
 from .config import DecodeConfig, decode_config
 from .generate import generate
 from .data import FeatureStore
+from .checkpoints import CHECKPOINT_SUFFIXES
 
 # %% auto #0
 __all__ = ['PUNCTUATIONS', 'PTB_JAVA', 'PTB_PYTHON', 'java_available', 'ptb_tokenize_python', 'ptb_tokenize', 'CaptionMetrics',
@@ -392,7 +393,7 @@ def results_name(checkpoint:str, # What -C named: a released name, a folder, a f
                 )->str:
     "A results folder name that tells checkpoints apart (up to three path parts): `runs/a/best` → `runs-a-best`, `S` → `S`."
     parts = [p for p in Path(str(checkpoint)).expanduser().parts if p not in ('/', '.', '..', '~')]
-    if parts and Path(str(checkpoint)).suffix in ('.pt', '.pth', '.bin', '.ckpt', '.safetensors'): parts[-1] = Path(parts[-1]).stem
+    if parts and Path(str(checkpoint)).suffix in CHECKPOINT_SUFFIXES: parts[-1] = Path(parts[-1]).stem
     return re.sub(r'[^A-Za-z0-9_.]+', '-', '-'.join(parts[-3:])).strip('-') or 'model'
 
 # %% ../nbs/09_evaluate.ipynb #a11c7340

@@ -412,14 +412,11 @@ def fit(t:Trainer, # A run from `make_trainer`
         if t.wandb is not None: t.wandb.finish()
     return t.out
 
-def train(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-mlp', # Preset name ('S'/'L' too), model config, saved model folder, or a model
-          data:str|Path|FeatureStore|None=None, # Feature store (folder or object); None when resuming uses the run's own
-          out_dir:str|Path='runs/clipcap', # Run folder (created)
-          resume:bool|str|Path=False, # Continue a run: True for `out_dir`'s own state, or a run folder / state file
-          **overrides, # `TrainConfig` fields, and `ClipCapConfig` fields when the model is built here
+def train(*args, # `make_trainer`'s: the model or preset, the feature store, the run folder, `resume`
+          **kwargs, # `make_trainer`'s by name, and `TrainConfig` (or `ClipCapConfig`) fields to change
          )->Path:
-    "Train a captioner on stored image features; returns the run folder (its `best/` and `last/` load with `ClipCapModel.from_pretrained`)."
-    return fit(make_trainer(config_or_preset, data, out_dir, resume, **overrides))
+    "Train a captioner on stored image features (`fit` of `make_trainer`); returns the run folder (its `best/` and `last/` load with `ClipCapModel.from_pretrained`)."
+    return fit(make_trainer(*args, **kwargs))
 
 # %% ../nbs/08_train.ipynb #c133209e
 def plot_losses(run_dir:str|Path, # A run folder written by `train`
