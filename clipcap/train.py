@@ -199,7 +199,7 @@ def _setup_model(config_or_preset, model_over:dict)->ClipCapModel:
         if model_over: raise ValueError(f"Model settings {sorted(model_over)} cannot change a ready model")
         if isinstance(config_or_preset, ClipCapModel): return config_or_preset
         return ClipCapModel.from_pretrained(config_or_preset)  # fine-tune a saved model
-    return ClipCapModel(get_config(config_or_preset, **model_over))
+    return ClipCapModel.from_backbones(get_config(config_or_preset, **model_over))  # the pretrained decoder it names
 
 def _split_overrides(overrides:dict)->tuple[dict, dict]:
     tfields, mfields = {f.name for f in fields(TrainConfig)}, {f.name for f in fields(ClipCapConfig)}
