@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.script import store_true, Param
 from .core import atomic_write, atomic_folder, run_cli, check_writable, to_dtype, PLANS
 from .config import ClipCapConfig, get_config, PRESETS, IMAGE_FEATURES
-from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, tokenize_captions
+from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES
 
@@ -553,11 +552,8 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
 def collate_captions(items:list, # `CaptionDataset` items: dicts of image_embeds [d] and input_ids [t] (ending with EOS)
                     )->dict:
     "Stack image features and right-pad captions with their EOS: dict(image_embeds, input_ids, attention_mask, labels)."
-    T = max(len(it['input_ids']) for it in items)
-    ids = torch.stack([F.pad(it['input_ids'], (0, T - len(it['input_ids'])), value=int(it['input_ids'][-1])) for it in items])
-    mask = torch.stack([(torch.arange(T) < len(it['input_ids'])).long() for it in items])
-    return dict(image_embeds=torch.stack([it['image_embeds'] for it in items]), input_ids=ids,
-                attention_mask=mask, labels=ids.masked_fill(mask == 0, -100))
+    captions = pad_with_eos([it['input_ids'] for it in items], int(items[0]['input_ids'][-1]))
+    return dict(image_embeds=torch.stack([it['image_embeds'] for it in items]), **captions)
 
 class CaptionDataset(torch.utils.data.Dataset):
     "Captions of one split of a feature store with their images' features, tokenised for training."

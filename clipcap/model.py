@@ -23,7 +23,7 @@ from .config import ClipCapConfig
 # %% auto #0
 __all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip', 'open_clip_installed',
            'OpenCLIPEncoder', 'build_encoder', 'encoder_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper',
-           'build_mapper', 'CaptionOutput', 'tokenize_captions', 'build_decoder', 'complete_config',
+           'build_mapper', 'CaptionOutput', 'pad_with_eos', 'tokenize_captions', 'build_decoder', 'complete_config',
            'decoder_tokenizer', 'ClipCapModel', 'random_model', 'tiny_model', 'saved_weight']
 
 # %% ../nbs/04_model.ipynb #66c552f5
@@ -260,18 +260,23 @@ class CaptionOutput:
     loss:torch.Tensor|None # Mean cross-entropy over caption tokens (None without labels)
     logits:torch.Tensor # [B, T, vocab]: logits[:, t] predicts input_ids[:, t]
 
+def pad_with_eos(rows:list, # Token ids of each caption (lists or 1-d tensors), each ending with EOS
+                 eos:int, # The EOS token id, which also pads
+                )->dict:
+    "Captions right-padded with EOS: the token ids, the attention mask, and labels (-100 on padding)."
+    T = max(map(len, rows))
+    input_ids = torch.full((len(rows), T), eos, dtype=torch.long)
+    mask = torch.zeros((len(rows), T), dtype=torch.long)
+    for i, row in enumerate(rows): input_ids[i, :len(row)], mask[i, :len(row)] = torch.as_tensor(row), 1
+    return dict(input_ids=input_ids, attention_mask=mask, labels=input_ids.masked_fill(mask == 0, -100))
+
 def tokenize_captions(tokenizer, # A GPT-2-style tokenizer with an EOS token
                       captions:list[str], # Caption texts
                       max_length:int|None=None, # Truncate to this many tokens, EOS included
                      )->dict:
     "Token ids with EOS appended, right-padded, with the attention mask and labels (-100 on padding)."
     eos = tokenizer.eos_token_id
-    ids = [tokenizer(c.strip()).input_ids[:(max_length - 1) if max_length else None] + [eos] for c in captions]
-    T = max(map(len, ids))
-    input_ids = torch.full((len(ids), T), eos, dtype=torch.long)
-    mask = torch.zeros((len(ids), T), dtype=torch.long)
-    for i, row in enumerate(ids): input_ids[i, :len(row)], mask[i, :len(row)] = torch.tensor(row), 1
-    return dict(input_ids=input_ids, attention_mask=mask, labels=input_ids.masked_fill(mask == 0, -100))
+    return pad_with_eos([tokenizer(c.strip()).input_ids[:(max_length - 1) if max_length else None] + [eos] for c in captions], eos)
 
 # %% ../nbs/04_model.ipynb #68858845
 def build_decoder(config:ClipCapConfig, # A config with `gpt_config`
