@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
-from .core import pick_device, to_dtype, PLANS
+from .core import pick_device, precision_plan
 from .config import ClipCapConfig, get_config, DECODING
 from .model import ClipCapModel, ImageEncoder, complete_config, decoder_tokenizer, saved_weight
 
@@ -222,7 +222,8 @@ def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, ch
                cache:str|Path|None=None, # Cache of released weights (default: `cache_dir()`)
               )->ClipCapModel:
     "A `ClipCapModel` (with its image encoder) in eval mode, on `device`, in `dtype` (a model passed in is moved in place)."
-    precision, device, dtype = dtype, pick_device(device), None if dtype in PLANS else to_dtype(dtype)
+    device = pick_device(device)
+    precision_plan(device, dtype)  # an unknown dtype is refused before anything loads
     if isinstance(checkpoint, ClipCapModel): model = checkpoint
     elif released_name(checkpoint) and not Path(checkpoint).exists():
         model = ClipCapModel.from_pretrained(fetch_released(checkpoint, cache))
@@ -239,4 +240,4 @@ def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, ch
             raise FileNotFoundError(f"{checkpoint}: no such checkpoint file or folder")
         else: model = ClipCapModel.from_pretrained(str(checkpoint))  # a hub id
     model.load_encoder()
-    return model.to(device=device, dtype=dtype).set_precision(precision).eval()
+    return model.to(device=device).set_precision(dtype).eval()  # set_precision casts, where a dtype asks for it
