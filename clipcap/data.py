@@ -304,13 +304,6 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
     bar.close()
 
 # %% ../nbs/07_data.ipynb #5dc42f34
-def _write_csv(df:pd.DataFrame, path:Path): atomic_write(path, lambda p: df.to_csv(p, index=False))
-
-def _save_encoder(enc:ImageEncoder, d:Path):
-    "Write the encoder (weights and preprocessing) to folder `d`, atomically."
-    if d.is_dir(): return
-    with atomic_folder(d) as tmp: enc.save_pretrained(tmp)
-
 def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `read_captions` format) or a caption table
                         images_dir:str|Path|None, # Folder the image names are relative to (default: the captions file's folder)
                         out_dir:str|Path, # Folder of the store (created; an unfinished store there is resumed)
@@ -359,6 +352,9 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     (runner or encode_shards)(todo, names, images_dir, enc, enc_sha, out, batch_size, device, num_workers, progress)
     return _finalize(out, df, names, shards, shard_path, info, plan)
 
+# %% ../nbs/07_data.ipynb #a40f3ee6
+def _write_csv(df:pd.DataFrame, path:Path): atomic_write(path, lambda p: df.to_csv(p, index=False))
+
 def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, info:dict, plan:dict)->FeatureStore:
     "Write the indexes of a store whose shards are all done, then mark it complete."
     from safetensors import safe_open
@@ -381,6 +377,12 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, in
         raise ValueError(f"{out}: none of the {len(names)} images could be read (e.g. {name}: {reason}); is the images folder right? "
                          "(rerun with the right one and overwrite=True)")
     return FeatureStore(out)
+
+# %% ../nbs/07_data.ipynb #55d44dbf
+def _save_encoder(enc:ImageEncoder, d:Path):
+    "Write the encoder (weights and preprocessing) to folder `d`, atomically."
+    if d.is_dir(): return
+    with atomic_folder(d) as tmp: enc.save_pretrained(tmp)
 
 # %% ../nbs/07_data.ipynb #aab03dfe
 class FeatureStore:

@@ -309,6 +309,7 @@ def _jsonable(x):
     if isinstance(x, (str, int, float, bool)) or x is None: return x
     return str(x)
 
+# %% ../nbs/09_evaluate.ipynb #0e9b7ab6
 def write_results(out_dir:str|Path, # The results folder (created if needed)
                   per_image:pd.DataFrame, # One row per image: image, caption, references (list), metric columns
                   metrics:dict, # metric → overall score
@@ -326,6 +327,7 @@ def write_results(out_dir:str|Path, # The results folder (created if needed)
     atomic_write(out / 'metrics.csv', lambda p: pd.DataFrame([row]).to_csv(p, index=False, encoding='utf-8'))
     return out
 
+# %% ../nbs/09_evaluate.ipynb #73752a3e
 def _split_items(store, split:str):
     "Row indices, names and references of the split's images that have at least one reference."
     imgs = store.images.reset_index(drop=True)
@@ -337,6 +339,7 @@ def _split_items(store, split:str):
     unref = int((imgs.split == split).sum()) - len(idx)
     return idx, imgs.image[idx].tolist(), [refs[i] for i in idx], unref
 
+# %% ../nbs/09_evaluate.ipynb #19faaf00
 def _clip_scorer(clip, model, store, notes):
     "The scorer to use, or None (with a note saying why)."
     if clip is False: notes.append("CLIP-S/RefCLIP-S not computed (clip=False)"); return None
@@ -352,6 +355,7 @@ def _clip_scorer(clip, model, store, notes):
         notes.append(f"CLIP-S/RefCLIP-S not computed: the store's features come from {stored!r}, not {scorer.name!r}"); return None
     return scorer
 
+# %% ../nbs/09_evaluate.ipynb #6a0fdd6c
 def evaluate(model:ClipCapModel, # The captioner
              data:FeatureStore|str|Path, # A feature store (or its folder) with the split's features and references
              split:str='test', # Which split to evaluate
