@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.script import store_true, Param
-from .core import atomic_write, atomic_folder, run_cli, check_writable, to_dtype, PLANS
+from .core import atomic_write, atomic_folder, run_cli, check_writable, PLANS
 from .config import ClipCapConfig, get_config, PRESETS, IMAGE_FEATURES
 from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
@@ -275,8 +275,8 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
     "Encode the images of shards `todo` and write each shard (atomically) as soon as its last batch is done."
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
     device = torch.device(device)
-    forced = encoder.precision not in (None, *PLANS)  # a dtype chosen for the encoder (`build_feature_store`'s dtype)
-    encoder = encoder.to(device, to_dtype(encoder.precision) if forced else torch.float16 if device.type == 'cuda' else torch.float32)
+    if encoder.precision in (None, *PLANS): encoder = encoder.to(device, torch.float16 if device.type == 'cuda' else torch.float32)
+    else: encoder = encoder.to(device)  # already cast by `set_precision` (`build_feature_store`'s dtype)
     batches = [(k, b, min(b + batch_size, hi)) for k, lo, hi in todo for b in range(lo, hi, batch_size)]
     if num_workers is None: num_workers = max(1, min(4, (os.cpu_count() or 2) // 2))
     loader = torch.utils.data.DataLoader(
@@ -348,7 +348,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     shards = shard_ranges(len(names), shard_size)
     shard_path = lambda k: feature_shard_path(out, k)
     todo = [s for s in shards if not _shard_done(shard_path(s[0]), names[s[1]:s[2]], enc_sha, info['dim'])]
-    if dtype is not None: enc.precision = dtype
+    if dtype is not None: enc.set_precision(dtype)
     (runner or encode_shards)(todo, names, images_dir, enc, enc_sha, out, batch_size, device, num_workers, progress)
     return _finalize(out, df, names, shards, shard_path, info, plan)
 

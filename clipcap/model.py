@@ -335,9 +335,7 @@ class ClipCapModel(nn.Module):
 
     def load_encoder(self)->ImageEncoder:
         "The image encoder, loaded from `config.clip_model` the first time it is needed."
-        if self.encoder is None:
-            self.encoder = build_encoder(self.config).to(self.device)
-            self.encoder.precision = self.precision
+        if self.encoder is None: self.encoder = build_encoder(self.config).to(self.device).set_precision(self.precision)
         return self.encoder
 
     def train(self, mode:bool=True):
@@ -425,13 +423,24 @@ def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
     return random_model(tiny_config(preset, **overrides), seed, with_encoder)
 
 # %% ../nbs/04_model.ipynb #73a85169
+def _apply_precision(module:nn.Module, device, dtype)->nn.Module:
+    "Record `dtype` as how `module` computes; a dtype (not a plan's name) casts its weights."
+    precision_plan(device, dtype)  # refuses an unknown name
+    if dtype is not None and dtype not in PLANS: module.to(dtype=to_dtype(dtype))
+    module.precision = dtype
+    return module
+
+@patch
+def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: chosen by `precision_plan`; 'fast': bfloat16 autocast; a dtype: cast the tower to it
+                 )->ImageEncoder:
+    "Choose how the encoder computes; a dtype casts its weights."
+    return _apply_precision(self, next(self.clip.parameters()).device, dtype)
+
 @patch
 def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: cast every part to it
                  )->ClipCapModel:
     "Choose how the model (and its encoder) compute; a dtype casts the weights."
-    precision_plan(self.device, dtype)  # refuses an unknown name
-    if dtype is not None and dtype not in PLANS: self.to(dtype=to_dtype(dtype))
-    self.precision = dtype
+    _apply_precision(self, self.device, dtype)  # the encoder, a submodule, is cast with the rest
     if self.encoder is not None: self.encoder.precision = dtype
     return self
 
