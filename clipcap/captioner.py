@@ -13,16 +13,15 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import atomic_write
-from .config import get_config, DECODING
+from .config import get_config, DecodeConfig, decode_config
 from .model import ClipCapModel
 from .checkpoints import load_model, released_name, CHECKPOINT_SUFFIXES
 from .image_files import load_image, ImageLoadError, render_caption
-from .config import DecodeConfig, decode_config
 from .generate import generate
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'RESULT_COLUMNS', 'expand_images', 'CaptionResult', 'Captioner', 'size_tag', 'caption_images',
-           'describe', 'write_results']
+           'write_results']
 
 # %% ../nbs/10_captioner.ipynb #1c8f8de4
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
@@ -183,24 +182,6 @@ def _render_name(source:str, tag:str, used:set)->str:
     while name in used: n += 1; name = f'{stem}-{n}-R{tag}.jpg'
     used.add(name)
     return name
-
-# %% ../nbs/10_captioner.ipynb #4adb20d6
-def describe(model:ClipCapModel, # A loaded model
-            )->dict:
-    "Family, architecture, backbones, decoding profile and parameter counts of a model, as short strings."
-    c, count = model.config, lambda m: sum(p.numel() for p in m.parameters()) if m is not None else 0
-    family = ('clipgpt (the original clip-gpt-captioning)' if c.mapping == 'clipgpt' else
-              'ClipCap (its released layout: captions end at the first ".")' if c.decoding == DECODING['clipcap'] else 'clipcap')
-    arch = f"{c.mapping} mapper, prefix length {c.prefix_length}"
-    if c.mapping != 'mlp': arch += f", {c.num_layers} layers, {c.num_heads} heads" + (f", clip length {c.clip_length}" if c.mapping == 'transformer' else '')
-    g = model.gpt.config
-    decode = DecodeConfig().for_model(model)
-    return {'family': family, 'architecture': arch + (', L2-normalised input' if c.normalize_prefix else ''),
-            'image encoder': f"{c.clip_model or 'built from clip_config'} ({c.image_feature}, {c.image_dim}-d)",
-            'decoder': f"{c.gpt_model or 'built from gpt_config'} ({g.n_layer} layers, width {g.n_embd}, GPT-2 trains: {c.train_gpt})",
-            'decoding': ', '.join(f"{k}={getattr(decode, k)!r}" for k in ('max_tokens', 'stop_at_period', 'beam_search', 'beams')),
-            'parameters': f"encoder {count(model.encoder):,}, mapper {count(model.mapper):,}, decoder {count(model.gpt):,}, "
-                          f"trainable {sum(p.numel() for p in model.parameters() if p.requires_grad):,}"}
 
 # %% ../nbs/10_captioner.ipynb #979b8779
 RESULT_COLUMNS = ['source', 'caption', 'score', 'error', 'render']

@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
-from .core import pick_device, to_dtype, PLANS
+from .core import pick_device, precision_plan
 from .config import ClipCapConfig, get_config, DECODING, RELEASED, Released, released_name
-from .model import ClipCapModel, ImageEncoder
+from .model import ClipCapModel, ImageEncoder, complete_config, decoder_tokenizer, saved_weight
 
 # %% auto #0
 __all__ = ['CHECKPOINT_SUFFIXES', 'load_state_dict', 'convert_clipgpt_checkpoint', 'convert_clipcap_checkpoint',
@@ -45,7 +45,7 @@ def _load_converted(model:ClipCapModel, sd:dict, rename, drop, source:str)->Clip
             raise ValueError(f"{source}: tensor {k!r} has shape {tuple(v.shape)} but this architecture expects "
                              f"{tuple(target[new].shape)}; is it a checkpoint of another size?")
         state[new] = v
-    missing = [k for k in target if k not in state and k != 'gpt.lm_head.weight' and not k.startswith('encoder.')]
+    missing = [k for k in target if k not in state and saved_weight(k)]
     if unknown or missing: raise ValueError(f"{source}: unexpected tensors {unknown[:8]}, missing {missing[:8]}")
     model.load_state_dict(state, strict=False)
     model.gpt.tie_weights()
@@ -68,7 +68,7 @@ def convert_clipgpt_checkpoint(path_or_state_dict:str|Path|dict, # The original'
     config = replace(config, clipgpt_layout=True, decoding=config.decoding or DECODING['clipgpt'])
     sd = load_state_dict(path_or_state_dict)
     source = path_or_state_dict if not isinstance(path_or_state_dict, dict) else 'state dict'
-    model = ClipCapModel(config, tokenizer=tokenizer, encoder=ImageEncoder.from_config(config))
+    model = ClipCapModel(complete_config(config), tokenizer or decoder_tokenizer(config), ImageEncoder.from_config(config))
     if not any(k.startswith('ie.') for k in sd): model.encoder = None  # a checkpoint without the frozen CLIP weights
     return _load_converted(model, sd, _clipgpt_key, _BUFFERS, f"{source} (clipgpt-{size if isinstance(size, str) else 'custom'})")
 
@@ -83,7 +83,8 @@ def convert_clipcap_checkpoint(path_or_state_dict:str|Path|dict, # ClipCap's `co
     if config.mapping == 'transformer': sd = clipcap_transformer_keys(sd)
     source = path_or_state_dict if not isinstance(path_or_state_dict, dict) else 'state dict'
     rename = lambda k: 'mapper.' + k[len('clip_project.'):] if k.startswith('clip_project.') else k if k.startswith('gpt.') else None
-    return _load_converted(ClipCapModel(config, tokenizer=tokenizer), sd, rename, _BUFFERS, str(source))
+    model = ClipCapModel(complete_config(config), tokenizer or decoder_tokenizer(config))  # its weights come from the checkpoint
+    return _load_converted(model, sd, rename, _BUFFERS, str(source))
 
 # %% ../nbs/05_checkpoints.ipynb #81aca18b
 _CLIPCAP_LAYER = {'attn.project.': 'self_attn.out_proj.', 'mlp.fc1.': 'linear1.', 'mlp.fc2.': 'linear2.',
@@ -198,7 +199,8 @@ def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, ch
                cache:str|Path|None=None, # Cache of released weights (default: `cache_dir()`)
               )->ClipCapModel:
     "A `ClipCapModel` (with its image encoder) in eval mode, on `device`, in `dtype` (a model passed in is moved in place)."
-    precision, device, dtype = dtype, pick_device(device), None if dtype in PLANS else to_dtype(dtype)
+    device = pick_device(device)
+    precision_plan(device, dtype)  # an unknown dtype is refused before anything loads
     if isinstance(checkpoint, ClipCapModel): model = checkpoint
     elif released_name(checkpoint) and not Path(checkpoint).exists():
         model = ClipCapModel.from_pretrained(fetch_released(checkpoint, cache))
@@ -215,4 +217,4 @@ def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, ch
             raise FileNotFoundError(f"{checkpoint}: no such checkpoint file or folder")
         else: model = ClipCapModel.from_pretrained(str(checkpoint))  # a hub id
     model.load_encoder()
-    return model.to(device=device, dtype=dtype).set_precision(precision).eval()
+    return model.to(device=device).set_precision(dtype).eval()  # set_precision casts, where a dtype asks for it

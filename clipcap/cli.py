@@ -202,7 +202,8 @@ def decode_of(args)->DecodeConfig:
 
 def caption_images_command(args)->int:
     "What `clipcap-image` does with its flags."
-    from clipcap.captioner import Captioner, caption_images, describe, expand_images, write_results
+    from clipcap.captioner import Captioner, caption_images, expand_images, write_results
+    from clipcap.evaluate import describe
     from clipcap.checkpoints import load_model
     if args.info:
         for k, v in describe(load_model(checkpoint_of(args), args.device, args.dtype, cache=args.cache)).items(): print(f"{k}: {v}")

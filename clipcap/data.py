@@ -9,20 +9,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from .core import atomic_write, atomic_folder, to_dtype, PLANS
+from .core import atomic_write, atomic_folder, PLANS
 from .config import ClipCapConfig, get_config
-from .model import ImageEncoder, ClipCapModel, tokenize_captions
+from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES
 
 # %% auto #0
-__all__ = ['COLUMNS', 'FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'feature_shard_path',
-           'encode_shards', 'build_feature_store', 'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle',
-           'collate_captions', 'CaptionDataset']
+__all__ = ['COLUMNS', 'FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'write_json', 'fingerprint',
+           'shard_ranges', 'remove_temporaries', 'feature_shard_path', 'encode_shards', 'build_feature_store',
+           'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions', 'CaptionDataset']
 
 # %% ../nbs/07_data.ipynb #4a84fe0a
 COLUMNS = ['image', 'caption', 'split']
@@ -171,14 +170,42 @@ def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
     df.loc[todo, 'split'] = df.image[todo].map(split_of)
     return df
 
+# %% ../nbs/07_data.ipynb #5f2775b8
+def write_json(obj, # Anything JSON can write
+               path:str|Path, # File to write
+              )->Path:
+    "Write `obj` as indented JSON, all at once (`atomic_write`)."
+    return atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=2)))
+
+def fingerprint(*parts, # Values that decide a result (anything JSON can write, else their `str`)
+               )->str:
+    "SHA-1 of `parts` written as JSON: what a shard (of features or of captions) was made from."
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+def shard_ranges(n:int, # Number of inputs
+                 shard_size:int, # Inputs a shard
+                )->list[tuple]:
+    "`(k, lo, hi)` of each shard of `n` inputs."
+    if shard_size < 1: raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    return [(k, lo, min(lo + shard_size, n)) for k, lo in enumerate(range(0, n, shard_size))]
+
+def remove_temporaries(folder:str|Path, # A folder `atomic_write` writes into
+                      ):
+    "Delete the temporary files (`.NAME.*.tmp`) that atomic writes of a killed run left in `folder`."
+    for tmp in Path(folder).glob('.*.tmp'): tmp.unlink()
+
 # %% ../nbs/07_data.ipynb #b3eb602c
 _ARCH = ('hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'image_size', 'patch_size', 'projection_dim')
 
-def _arch(clip_config)->dict:
-    vc = getattr(clip_config, 'vision_config', clip_config)
+def _arch(tower)->dict:
+    "The shape of a vision tower: of an encoder, a CLIP vision config (object or dict) or an open_clip model config."
+    if isinstance(tower, OpenCLIPEncoder): tower = tower.model_cfg
+    elif isinstance(tower, ImageEncoder): tower = tower.clip.config
+    if isinstance(tower, dict) and 'vision_cfg' in tower: return json.loads(json.dumps(dict(open_clip=tower)))
+    vc = getattr(tower, 'vision_config', tower)
     return {k: getattr(vc, k) if not isinstance(vc, dict) else vc.get(k) for k in _ARCH}
 
-def _fingerprint(encoder:ImageEncoder)->str:
+def _weights_fingerprint(encoder:ImageEncoder)->str:
     "SHA-1 of the encoder's weights (names, shapes, and the first and last 1024 values of each, as float32): tells two random encoders apart."
     h = hashlib.sha1()
     for k, v in sorted(encoder.clip.state_dict().items()):
@@ -187,28 +214,27 @@ def _fingerprint(encoder:ImageEncoder)->str:
     return h.hexdigest()
 
 def _resolve_encoder(encoder)->tuple:
-    "(ImageEncoder, encoder_info) from a preset name, a config, a ClipCapModel or an ImageEncoder."
+    "(encoder, encoder_info) from a preset name, a config, a ClipCapModel or an encoder (CLIP's or open_clip's)."
     if isinstance(encoder, ClipCapModel): config, enc = encoder.config, encoder.load_encoder()
-    elif isinstance(encoder, ImageEncoder):
-        config, enc = None, encoder
-    else: config = get_config(encoder); enc = ImageEncoder.from_config(config)
+    elif isinstance(encoder, ImageEncoder): config, enc = None, encoder
+    else: config = get_config(encoder); enc = build_encoder(config)
     if config is not None: name = config.clip_model if config.clip_config is None else None  # a clip_config means random weights
-    else: name = getattr(enc.clip.config, '_name_or_path', '') or None
-    info = dict(clip_model=name, image_feature=enc.feature, dim=enc.dim, clip_arch=_arch(enc.clip.config), weights_sha1=_fingerprint(enc))
+    else: name = getattr(getattr(enc.clip, 'config', None), '_name_or_path', '') or None
+    info = dict(clip_model=name, image_feature=enc.feature, dim=enc.dim, clip_arch=_arch(enc), weights_sha1=_weights_fingerprint(enc))
     return enc, info
 
 # %% ../nbs/07_data.ipynb #61e1d621
 class _ImageBatches(torch.utils.data.Dataset):
     "Item i: the i-th batch `(shard, lo, hi, rows_read, pixel_values, {row: reason})`, read and preprocessed."
-    def __init__(self, batches:list, paths:list, processor):
-        self.batches, self.paths, self.processor = batches, paths, processor
+    def __init__(self, batches:list, paths:list, preprocess):  # preprocess: the encoder's picklable `preprocessor`
+        self.batches, self.paths, self.preprocess = batches, paths, preprocess
     def __len__(self): return len(self.batches)
     def __getitem__(self, i):
         shard, lo, hi = self.batches[i]
         rows, pixels, failed = [], [], {}
         for j in range(lo, hi):
             try:
-                px = self.processor(images=[load_image(self.paths[j])], return_tensors='pt')['pixel_values'][0]
+                px = self.preprocess([load_image(self.paths[j])])[0]
             except ImageLoadError as e: failed[j] = e.reason; continue
             except Exception as e: failed[j] = f"cannot preprocess ({type(e).__name__}: {e})"; continue  # report it, go on with the rest
             rows.append(j); pixels.append(px)
@@ -216,15 +242,13 @@ class _ImageBatches(torch.utils.data.Dataset):
 
 def _worker_init(_): torch.set_num_threads(1)
 
-def _sha1(names)->str: return hashlib.sha1('\n'.join(names).encode()).hexdigest()
-
 def _shard_done(path:Path, names:list, enc_sha:str, dim:int)->bool:
     "Whether `path` is a complete shard of exactly these images from this encoder."
     try:
         t = load_file(path)
         from safetensors import safe_open
         with safe_open(path, 'pt') as f: md = f.metadata() or {}
-        return (md.get('images_sha1') == _sha1(names) and md.get('encoder') == enc_sha
+        return (md.get('images_sha1') == fingerprint(names) and md.get('encoder') == enc_sha
                 and tuple(t['embeddings'].shape) == (len(names), dim) and tuple(t['ok'].shape) == (len(names),))
     except Exception: return False  # unreadable or truncated: not done
 
@@ -249,12 +273,12 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
     "Encode the images of shards `todo` and write each shard (atomically) as soon as its last batch is done."
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
     device = torch.device(device)
-    forced = encoder.precision not in (None, *PLANS)  # a dtype chosen for the encoder (`build_feature_store`'s dtype)
-    encoder = encoder.to(device, to_dtype(encoder.precision) if forced else torch.float16 if device.type == 'cuda' else torch.float32)
+    if encoder.precision in (None, *PLANS): encoder = encoder.to(device, torch.float16 if device.type == 'cuda' else torch.float32)
+    else: encoder = encoder.to(device)  # already cast by `set_precision` (`build_feature_store`'s dtype)
     batches = [(k, b, min(b + batch_size, hi)) for k, lo, hi in todo for b in range(lo, hi, batch_size)]
     if num_workers is None: num_workers = max(1, min(4, (os.cpu_count() or 2) // 2))
     loader = torch.utils.data.DataLoader(
-        _ImageBatches(batches, [Path(images_dir)/n for n in names], encoder.processor), batch_size=None, num_workers=num_workers,
+        _ImageBatches(batches, [Path(images_dir)/n for n in names], encoder.preprocessor), batch_size=None, num_workers=num_workers,
         worker_init_fn=_worker_init if num_workers else None, prefetch_factor=4 if num_workers else None,
         pin_memory=device.type == 'cuda')
     pending = {k: dict(emb=torch.zeros(hi - lo, encoder.dim), ok=torch.zeros(hi - lo, dtype=torch.uint8), failed={}, left=hi - lo)
@@ -272,21 +296,12 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
         bar.update(hi - lo)
         if s['left'] == 0:
             shard_names = names[off:off + len(s['ok'])]
-            md = dict(images_sha1=_sha1(shard_names), encoder=encoder_sha, first=str(off), failed=json.dumps(s['failed']))
+            md = dict(images_sha1=fingerprint(shard_names), encoder=encoder_sha, first=str(off), failed=json.dumps(s['failed']))
             atomic_write(feature_shard_path(out_dir, k), lambda p: save_file(dict(embeddings=s['emb'], ok=s['ok']), p, metadata=md))
             del pending[k]
     bar.close()
 
 # %% ../nbs/07_data.ipynb #5dc42f34
-def _write_csv(df:pd.DataFrame, path:Path): atomic_write(path, lambda p: df.to_csv(p, index=False))
-
-def _write_json(obj, path:Path): atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=2)))
-
-def _save_encoder(enc:ImageEncoder, d:Path):
-    "Write the encoder (weights and processor) to folder `d`, atomically."
-    if d.is_dir(): return
-    with atomic_folder(d) as tmp: enc.clip.save_pretrained(tmp); enc.processor.save_pretrained(tmp)
-
 def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `read_captions` format) or a caption table
                         images_dir:str|Path|None, # Folder the image names are relative to (default: the captions file's folder)
                         out_dir:str|Path, # Folder of the store (created; an unfinished store there is resumed)
@@ -312,11 +327,11 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     df = split_by_image(df, ratios, seed)
     out, images_dir = Path(out_dir), Path(images_dir)
     (out/'shards').mkdir(parents=True, exist_ok=True)
-    for tmp in (out/'shards').glob('.*.tmp'): tmp.unlink()  # temporary files of a killed run
+    remove_temporaries(out/'shards')
     names = list(dict.fromkeys(df.image))
     enc, info = _resolve_encoder(encoder)
-    enc_sha = _sha1([json.dumps(info, sort_keys=True)])
-    plan = dict(images_sha1=_sha1(names), n_planned=len(names), shard_size=shard_size, encoder_sha1=enc_sha)
+    enc_sha = fingerprint(info)
+    plan = dict(images_sha1=fingerprint(names), n_planned=len(names), shard_size=shard_size, encoder_sha1=enc_sha)
     meta_path = out/'store.json'
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
@@ -325,15 +340,18 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                              f"({old.get('encoder_info', {}).get('clip_model')}); pass overwrite=True to replace it, or choose another folder")
         if overwrite:  # start afresh, also when the plan is the same (e.g. the images folder was wrong the first time)
             for p in (out/'shards').glob('shard-*.safetensors'): p.unlink()
-    _write_json(dict(complete=False, plan=plan, encoder_info=info), meta_path)
+    write_json(dict(complete=False, plan=plan, encoder_info=info), meta_path)
     if save_encoder or (save_encoder is None and info['clip_model'] is None): _save_encoder(enc, out/'image_encoder')
 
-    shards = [(k, lo, min(lo + shard_size, len(names))) for k, lo in enumerate(range(0, len(names), shard_size))]
+    shards = shard_ranges(len(names), shard_size)
     shard_path = lambda k: feature_shard_path(out, k)
     todo = [s for s in shards if not _shard_done(shard_path(s[0]), names[s[1]:s[2]], enc_sha, info['dim'])]
-    if dtype is not None: enc.precision = dtype
+    if dtype is not None: enc.set_precision(dtype)
     (runner or encode_shards)(todo, names, images_dir, enc, enc_sha, out, batch_size, device, num_workers, progress)
     return _finalize(out, df, names, shards, shard_path, info, plan)
+
+# %% ../nbs/07_data.ipynb #a40f3ee6
+def _write_csv(df:pd.DataFrame, path:Path): atomic_write(path, lambda p: df.to_csv(p, index=False))
 
 def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, info:dict, plan:dict)->FeatureStore:
     "Write the indexes of a store whose shards are all done, then mark it complete."
@@ -350,13 +368,19 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, in
     _write_csv(pd.DataFrame({'image': kept, 'split': split[kept].values}), out/'images.csv')
     _write_csv(pd.DataFrame({'image_idx': caps.image.map(idx).values, 'caption': caps.caption.values, 'split': caps.split.values}), out/'captions.csv')
     _write_csv(pd.DataFrame({'image': list(failed), 'reason': list(failed.values())}, columns=['image', 'reason']), out/'failed.csv')
-    _write_json(dict(complete=True, plan=plan, encoder_info=info, n_images=len(kept), n_failed=len(failed),
+    write_json(dict(complete=True, plan=plan, encoder_info=info, n_images=len(kept), n_failed=len(failed),
                      shards=[shard_path(k).name for k, _, _ in shards]), out/'store.json')
     if names and not kept:
         name, reason = next(iter(failed.items()))
         raise ValueError(f"{out}: none of the {len(names)} images could be read (e.g. {name}: {reason}); is the images folder right? "
                          "(rerun with the right one and overwrite=True)")
     return FeatureStore(out)
+
+# %% ../nbs/07_data.ipynb #55d44dbf
+def _save_encoder(enc:ImageEncoder, d:Path):
+    "Write the encoder (weights and preprocessing) to folder `d`, atomically."
+    if d.is_dir(): return
+    with atomic_folder(d) as tmp: enc.save_pretrained(tmp)
 
 # %% ../nbs/07_data.ipynb #aab03dfe
 class FeatureStore:
@@ -396,23 +420,23 @@ class FeatureStore:
         problems = []
         if name != info['clip_model']:
             problems.append(f"CLIP model {name or 'built from clip_config'} vs {info['clip_model'] or 'a custom encoder'}")
-        elif name is None and _arch(config.clip_config) != info['clip_arch']:
+        elif name is None and _arch(config.clip_config) != info['clip_arch']:  # towers with random weights: compare their shapes
             problems.append(f"vision tower {_arch(config.clip_config)} vs {info['clip_arch']}")
         if config.image_feature != info['image_feature']: problems.append(f"feature {config.image_feature} vs {info['image_feature']}")
         if config.image_dim is not None and config.image_dim != info['dim']: problems.append(f"width {config.image_dim} vs {info['dim']}")
-        if model is not None and model.encoder is not None and not problems and _fingerprint(model.encoder) != info['weights_sha1']:
+        if model is not None and model.encoder is not None and not problems and _weights_fingerprint(model.encoder) != info['weights_sha1']:
             problems.append("the model's image encoder has other weights")
         if problems: raise ValueError(f"{self.path}: features of another image encoder than the model's: {'; '.join(problems)}")
         return True
 
     def load_encoder(self)->ImageEncoder:
-        "The image encoder that made these features (from the store's copy, else from its hub name)."
+        "The image encoder that made these features (from the store's copy, CLIP's or open_clip's, else from its hub name)."
         info = self.encoder_info
         cfg = get_config('clipcap-mlp', clip_model=info['clip_model'], image_feature=info['image_feature'])
         d = self.path/'image_encoder'
-        if d.is_dir(): return ImageEncoder.from_config(cfg, d)
+        if d.is_dir(): return build_encoder(cfg, d)
         if info['clip_model'] is None: raise ValueError(f"{self.path}: the store has no copy of its (custom) encoder")
-        return ImageEncoder.from_config(cfg)
+        return build_encoder(cfg)
 
 # %% ../nbs/07_data.ipynb #edaead48
 _RGB = dict(red=(220, 30, 30), green=(30, 170, 50), blue=(40, 70, 230), yellow=(245, 225, 30), purple=(140, 40, 180),
@@ -516,10 +540,10 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
     for n, _, r in rows: first.setdefault(n, r)
     names = list(first)
     info = dict(clip_model=config.clip_model, image_feature=config.image_feature, dim=emb.shape[1], clip_arch=None, weights_sha1=None)
-    plan = dict(images_sha1=_sha1(names), n_planned=len(names), shard_size=len(names), encoder_sha1=_sha1([json.dumps(info, sort_keys=True)]))
+    plan = dict(images_sha1=fingerprint(names), n_planned=len(names), shard_size=len(names), encoder_sha1=fingerprint(info))
     out = Path(out_dir); (out/'shards').mkdir(parents=True, exist_ok=True)
     shard = out/'shards'/'shard-00000.safetensors'
-    md = dict(images_sha1=_sha1(names), encoder=plan['encoder_sha1'], first='0', failed='{}')
+    md = dict(images_sha1=fingerprint(names), encoder=plan['encoder_sha1'], first='0', failed='{}')
     e = emb[[first[n] for n in names]].contiguous()
     atomic_write(shard, lambda p: save_file(dict(embeddings=e, ok=torch.ones(len(names), dtype=torch.uint8)), p, metadata=md))
     return _finalize(out, df, names, [(0, 0, len(names))], lambda k: shard, info, plan)
@@ -528,11 +552,8 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
 def collate_captions(items:list, # `CaptionDataset` items: dicts of image_embeds [d] and input_ids [t] (ending with EOS)
                     )->dict:
     "Stack image features and right-pad captions with their EOS: dict(image_embeds, input_ids, attention_mask, labels)."
-    T = max(len(it['input_ids']) for it in items)
-    ids = torch.stack([F.pad(it['input_ids'], (0, T - len(it['input_ids'])), value=int(it['input_ids'][-1])) for it in items])
-    mask = torch.stack([(torch.arange(T) < len(it['input_ids'])).long() for it in items])
-    return dict(image_embeds=torch.stack([it['image_embeds'] for it in items]), input_ids=ids,
-                attention_mask=mask, labels=ids.masked_fill(mask == 0, -100))
+    captions = pad_with_eos([it['input_ids'] for it in items], int(items[0]['input_ids'][-1]))
+    return dict(image_embeds=torch.stack([it['image_embeds'] for it in items]), **captions)
 
 class CaptionDataset(torch.utils.data.Dataset):
     "Captions of one split of a feature store with their images' features, tokenised for training."

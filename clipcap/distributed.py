@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_distributed.ipynb #37b58b76
 from __future__ import annotations
-import hashlib, json, logging, os, time
+import json, logging, os, time
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
@@ -13,15 +13,14 @@ import pyarrow.parquet as pq
 from .core import atomic_write, import_extra
 from .captioner import Captioner, expand_images
 from .config import DecodeConfig, decode_config
-from .data import encode_shards
+from .data import encode_shards, fingerprint, remove_temporaries, shard_ranges, write_json
 from .video import caption_video
 
 # %% auto #0
 __all__ = ['LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', 'connect', 'show_progress', 'read_path_list',
-           'is_ray_dataset', 'list_images', 'shard_ranges', 'fingerprint', 'caption_table', 'shard_name',
-           'shard_complete', 'pool_size', 'actor_map', 'ShardCaptioner', 'read_caption_shards', 'count_errors',
-           'CorpusCaptions', 'caption_corpus', 'segment_rows', 'VideoCaptioner', 'caption_videos', 'ShardEncoder',
-           'RayRunner']
+           'is_ray_dataset', 'list_images', 'caption_table', 'shard_name', 'shard_complete', 'pool_size', 'actor_map',
+           'ShardCaptioner', 'read_caption_shards', 'count_errors', 'CorpusCaptions', 'caption_corpus', 'segment_rows',
+           'VideoCaptioner', 'caption_videos', 'ShardEncoder', 'RayRunner']
 
 # %% ../nbs/13_distributed.ipynb #c30376b7
 def require_ray():
@@ -86,19 +85,6 @@ def list_images(source, # Folder, glob, path, CSV/Parquet list of paths, a list 
         if p.suffix.lower() in LIST_SUFFIXES and p.is_file(): out += read_path_list(p, column)
         else: out += [str(q) for q in expand_images(x)]
     return out
-
-# %% ../nbs/13_distributed.ipynb #b0376d9f
-def shard_ranges(n:int, # Number of inputs
-                 shard_size:int, # Inputs a shard
-                )->list[tuple]:
-    "`(k, lo, hi)` of each shard of `n` inputs."
-    if shard_size < 1: raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    return [(k, lo, min(lo + shard_size, n)) for k, lo in enumerate(range(0, n, shard_size))]
-
-def fingerprint(*parts, # Values that decide a shard's content (anything JSON can write, else their `str`)
-               )->str:
-    "SHA-1 of `parts` written as JSON: what a shard was made from."
-    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 # %% ../nbs/13_distributed.ipynb #49f7fe44
 CAPTION_SCHEMA = pa.schema([('path', pa.string()), ('caption', pa.string()), ('score', pa.float64()),
@@ -178,8 +164,6 @@ class ShardCaptioner:
         return {c: [r[c] for r in rows] for c in ('shard', 'n', 'failed', 'seconds', 'actor')}
 
 # %% ../nbs/13_distributed.ipynb #1e89e55f
-def _write_json(obj, path:Path): atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=2)))
-
 def read_caption_shards(out_dir:str|Path, # Folder written by `caption_corpus`
                         columns:list|None=None, # Only these columns (default: all)
                        )->pd.DataFrame:
@@ -234,7 +218,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
     paths, out, decode = list_images(source), Path(out_dir), decode_config(decode, **options).to_dict()
     if not paths: raise ValueError(f"no images in {source!r}")
     out.mkdir(parents=True, exist_ok=True)
-    for tmp in out.glob('.*.tmp'): tmp.unlink()  # left by a killed run
+    remove_temporaries(out)  # left by a killed run
     shards = shard_ranges(len(paths), shard_size)
     names = [shard_name(k) for k, _, _ in shards]
     for old in out.glob('captions-*.parquet'):
@@ -242,12 +226,12 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
     jobs = [fingerprint(str(checkpoint), dtype, decode, paths[lo:hi]) for _, lo, hi in shards]
     todo = [dict(shard=k, paths=paths[lo:hi], job=j) for (k, lo, hi), j in zip(shards, jobs) if not shard_complete(out/names[k], j)]
     reused, todo = len(shards) - len(todo), todo[:limit]
-    _write_json(dict(complete=False, shards=names, n_images=len(paths)), out/'manifest.json')
+    write_json(dict(complete=False, shards=names, n_images=len(paths)), out/'manifest.json')
     if todo: connect(address); show_progress(progress)
     kwargs = dict(out_dir=str(out.absolute()), checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
     tasks = list(actor_map(todo, ShardCaptioner, kwargs, actors, num_cpus, num_gpus)) if todo else []
     done = [n for n, j in zip(names, jobs) if shard_complete(out/n, j)]
-    _write_json(dict(complete=len(done) == len(names), shards=names, n_images=len(paths)), out/'manifest.json')
+    write_json(dict(complete=len(done) == len(names), shards=names, n_images=len(paths)), out/'manifest.json')
     return CorpusCaptions(out, names, len(paths), sum(count_errors(out/n) for n in done), reused, len(done) == len(names), tasks)
 
 # %% ../nbs/13_distributed.ipynb #5068f262

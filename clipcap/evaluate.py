@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
 from .core import atomic_write, from_hub
-from .model import ClipCapModel
+from .config import DECODING
+from .model import ClipCapModel, pad_with_eos
 from .image_files import render_caption
 from .config import DecodeConfig, decode_config
 from .generate import generate
@@ -23,7 +24,7 @@ from .checkpoints import CHECKPOINT_SUFFIXES
 
 # %% auto #0
 __all__ = ['PUNCTUATIONS', 'PTB_JAVA', 'PTB_PYTHON', 'java_available', 'ptb_tokenize_python', 'ptb_tokenize', 'CaptionMetrics',
-           'caption_metrics', 'ClipScorer', 'render_examples', 'Evaluation', 'model_info', 'write_results', 'evaluate',
+           'caption_metrics', 'ClipScorer', 'render_examples', 'describe', 'Evaluation', 'write_results', 'evaluate',
            'results_name', 'print_evaluation']
 
 # %% ../nbs/09_evaluate.ipynb #36791fc4
@@ -217,10 +218,8 @@ class ClipScorer:
         n = self.clip.config.text_config.max_position_embeddings
         ids = [r if r and r[-1] == eos else r + [eos] for r in (tok(t).input_ids for t in texts)]
         ids = [r if len(r) <= n else r[:n - 1] + [eos] for r in ids]
-        L = max(map(len, ids))
-        input_ids = torch.tensor([r + [eos] * (L - len(r)) for r in ids])
-        mask = torch.tensor([[1] * len(r) + [0] * (L - len(r)) for r in ids])
-        return input_ids.to(self.device), mask.to(self.device)
+        padded = pad_with_eos(ids, eos)
+        return padded['input_ids'].to(self.device), padded['attention_mask'].to(self.device)
 
     @torch.no_grad()
     def text_features(self, texts:list[str], # Captions, without the prefix
@@ -272,6 +271,24 @@ def render_examples(images_dir:str|Path, # Folder the image names are relative t
         except (OSError, ValueError) as e: failed.append(dict(image=name, error=str(e)))
     return written, failed
 
+# %% ../nbs/09_evaluate.ipynb #4adb20d6
+def describe(model:ClipCapModel, # A loaded model
+            )->dict:
+    "Family, architecture, backbones, decoding profile and parameter counts of a model, as short strings."
+    c, count = model.config, lambda m: sum(p.numel() for p in m.parameters()) if m is not None else 0
+    family = ('clipgpt (the original clip-gpt-captioning)' if c.mapping == 'clipgpt' else
+              'ClipCap (its released layout: captions end at the first ".")' if c.decoding == DECODING['clipcap'] else 'clipcap')
+    arch = f"{c.mapping} mapper, prefix length {c.prefix_length}"
+    if c.mapping != 'mlp': arch += f", {c.num_layers} layers, {c.num_heads} heads" + (f", clip length {c.clip_length}" if c.mapping == 'transformer' else '')
+    g = model.gpt.config
+    decode = DecodeConfig().for_model(model)
+    return {'family': family, 'architecture': arch + (', L2-normalised input' if c.normalize_prefix else ''),
+            'image encoder': f"{c.clip_model or 'built from clip_config'} ({c.image_feature}, {c.image_dim}-d)",
+            'decoder': f"{c.gpt_model or 'built from gpt_config'} ({g.n_layer} layers, width {g.n_embd}, GPT-2 trains: {c.train_gpt})",
+            'decoding': ', '.join(f"{k}={getattr(decode, k)!r}" for k in ('max_tokens', 'stop_at_period', 'beam_search', 'beams')),
+            'parameters': f"encoder {count(model.encoder):,}, mapper {count(model.mapper):,}, decoder {count(model.gpt):,}, "
+                          f"trainable {sum(p.numel() for p in model.parameters() if p.requires_grad):,}"}
+
 # %% ../nbs/09_evaluate.ipynb #09ca48ba
 @dataclass
 class Evaluation:
@@ -291,12 +308,7 @@ def _jsonable(x):
     if isinstance(x, (str, int, float, bool)) or x is None: return x
     return str(x)
 
-def model_info(model:ClipCapModel, name:str|None=None)->dict:
-    "What to record about a model: its name (when known) and its architecture."
-    cfg = model.config.to_dict()
-    return dict(name=name, mapping=cfg['mapping'], clip_model=cfg['clip_model'], gpt_model=cfg['gpt_model'],
-                image_feature=cfg['image_feature'], prefix_length=cfg['prefix_length'], config=cfg)
-
+# %% ../nbs/09_evaluate.ipynb #0e9b7ab6
 def write_results(out_dir:str|Path, # The results folder (created if needed)
                   per_image:pd.DataFrame, # One row per image: image, caption, references (list), metric columns
                   metrics:dict, # metric → overall score
@@ -314,6 +326,7 @@ def write_results(out_dir:str|Path, # The results folder (created if needed)
     atomic_write(out / 'metrics.csv', lambda p: pd.DataFrame([row]).to_csv(p, index=False, encoding='utf-8'))
     return out
 
+# %% ../nbs/09_evaluate.ipynb #73752a3e
 def _split_items(store, split:str):
     "Row indices, names and references of the split's images that have at least one reference."
     imgs = store.images.reset_index(drop=True)
@@ -325,6 +338,7 @@ def _split_items(store, split:str):
     unref = int((imgs.split == split).sum()) - len(idx)
     return idx, imgs.image[idx].tolist(), [refs[i] for i in idx], unref
 
+# %% ../nbs/09_evaluate.ipynb #19faaf00
 def _clip_scorer(clip, model, store, notes):
     "The scorer to use, or None (with a note saying why)."
     if clip is False: notes.append("CLIP-S/RefCLIP-S not computed (clip=False)"); return None
@@ -340,6 +354,7 @@ def _clip_scorer(clip, model, store, notes):
         notes.append(f"CLIP-S/RefCLIP-S not computed: the store's features come from {stored!r}, not {scorer.name!r}"); return None
     return scorer
 
+# %% ../nbs/09_evaluate.ipynb #6a0fdd6c
 def evaluate(model:ClipCapModel, # The captioner
              data:FeatureStore|str|Path, # A feature store (or its folder) with the split's features and references
              split:str='test', # Which split to evaluate
@@ -375,7 +390,7 @@ def evaluate(model:ClipCapModel, # The captioner
         s = scorer.score(feats, captions, references, feature=store.encoder_info.get('image_feature', model.config.image_feature))
         for k, v in s.items(): per[k] = [float(x) for x in v]; metrics[k] = float(np.mean(per[k]))
     table = pd.DataFrame(dict(image=names, caption=captions, references=references, **per))
-    info = dict(model=model_info(model, model_name), split=split, n_images=len(idx), decode_options=decode.to_dict(),
+    info = dict(model=dict(name=model_name, **describe(model), config=model.config.to_dict()), split=split, n_images=len(idx), decode_options=decode.to_dict(),
                 tokenizer=m.tokenizer, feature_store=str(getattr(store, 'path', '')), notes=notes,
                 cider_note="CIDEr (coco-caption's CIDEr-D) takes its IDF from this split's references: compare it only with scores on the same split",
                 generation_seconds=round(gen_s, 3), render_failures=[])

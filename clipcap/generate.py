@@ -17,7 +17,7 @@ from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthL
 from transformers.activations import GELUTanh, NewGELUActivation
 
 # %% auto #0
-__all__ = ['clean_caption', 'GenerationOutput', 'generate', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
+__all__ = ['clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
            'int8_blocks']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
@@ -36,6 +36,19 @@ class GenerationOutput:
     scores:list # Score of each best caption: sum of token log-probabilities (EOS included) / length ** length_penalty
     nbest:list=field(default_factory=list) # Per image, all `num_return_sequences` (caption, score) pairs, best first
 
+# %% ../nbs/06_generate.ipynb #f663405e
+@dataclass
+class Decoded:
+    "What each decoder returns: one row per caption (`nbest` per image, in image order)."
+    tokens:torch.Tensor # [N, T] token ids, padded with EOS
+    scores:torch.Tensor # [N] total log-probability (EOS included) / length ** length_penalty
+    keep:torch.Tensor # [N] tokens of each row that are the caption (no final EOS)
+
+    def captions(self, tokenizer)->tuple[list, list]:
+        "(token ids, cleaned caption) of each row."
+        ids = [row[:k] for row, k in zip(self.tokens.tolist(), self.keep.tolist())]
+        return ids, [clean_caption(t) for t in tokenizer.batch_decode(ids)]
+
 # %% ../nbs/06_generate.ipynb #0e169ae0
 def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
     "The logits processors Hugging Face's `generate` builds for these options, in its order."
@@ -49,8 +62,8 @@ def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
         if c.top_p < 1.0: ps.append(TopPLogitsWarper(c.top_p))
     return ps
 
-def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig):
-    "Decode in clipgpt's layout with a KV cache → (token ids [N, T] padded with EOS, total log-probs [N], lengths [N])."
+def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
+    "Decode in clipgpt's layout with a KV cache (greedy search or sampling)."
     if c.beams > 1:
         raise ValueError("Beam search is not available for models in the original's layout (converted clipgpt "
                          "checkpoints, config.clipgpt_layout=True): use greedy decoding or sampling")
@@ -85,11 +98,11 @@ def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig):
         lengths[ended] = step + 1
         done |= ended
         if done.all(): break
-    return tokens, total, lengths
+    return Decoded(tokens, total / lengths.float() ** c.length_penalty, (lengths - 1).clamp(min=0))  # the original decoded all but the last token
 
 # %% ../nbs/06_generate.ipynb #4310ab29
-def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig):
-    "Decode with `model.gpt.generate` → (token ids [N, T] padded with EOS, scores [N] or None, total log-probs [N] or None)."
+def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
+    "Decode with `model.gpt.generate` (greedy search, sampling or its beam search)."
     eos = model.eos_token_id
     extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only the flags that apply,
     if c.beams > 1: extra['length_penalty'] = c.length_penalty                                     # so HF warns of nothing
@@ -101,10 +114,15 @@ def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig):
                                  do_sample=c.do_sample, repetition_penalty=c.repetition_penalty,
                                  no_repeat_ngram_size=c.no_repeat_ngram, eos_token_id=eos, pad_token_id=eos,
                                  bos_token_id=eos, use_cache=True, return_dict_in_generate=True, output_scores=True, **extra)
-    if c.beams > 1: return out.sequences, out.sequences_scores.float(), None
+    seqs = out.sequences
+    is_eos = seqs == eos
+    keep = torch.where(is_eos.any(1), is_eos.int().argmax(1), seqs.shape[1])  # up to each row's first EOS
+    if c.beams > 1: return Decoded(seqs, out.sequences_scores.float(), keep)
     # log-probability of each chosen token: its score minus the step's logsumexp (cheaper than a full log_softmax)
-    logp = torch.stack([s.gather(1, out.sequences[:, t, None])[:, 0] - s.logsumexp(-1) for t, s in enumerate(out.scores)], 1)
-    return out.sequences, None, logp
+    logp = torch.stack([s.gather(1, seqs[:, t, None])[:, 0] - s.logsumexp(-1) for t, s in enumerate(out.scores)], 1)
+    lengths = (keep + 1).clamp(max=seqs.shape[1])  # tokens scored: the caption and its EOS
+    total = logp.float().masked_fill(torch.arange(seqs.shape[1], device=seqs.device)[None] >= lengths[:, None], 0).sum(1)
+    return Decoded(seqs, total / lengths.float() ** c.length_penalty, keep)
 
 # %% ../nbs/06_generate.ipynb #9e960be8
 def _stop_ids(model, c:DecodeConfig)->torch.Tensor:
@@ -121,8 +139,8 @@ def _kept(tokens:torch.Tensor, lengths:torch.Tensor, eos:int)->torch.Tensor:
     last = tokens.gather(1, (lengths.long() - 1).clamp(min=0)[:, None])[:, 0]
     return lengths.long() - (last == eos).long()
 
-def _generate_clipcap(model, prefix:torch.Tensor, c:DecodeConfig):
-    "Greedy search or sampling that stops at EOS (and '.') → (token ids [N, T], scores [N], tokens to keep [N])."
+def _generate_clipcap(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
+    "Greedy search or sampling that stops at EOS (and '.'); ClipCap's beams when asked for."
     if c.beams > 1 and c.beam_search == 'clipcap': return _clipcap_beams(model, prefix, c)
     if c.beams > 1: raise ValueError("beam_search='hf' can't stop at '.': use beam_search='clipcap', or stop_at_period=False")
     gpt, wte, stops, eos = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id
@@ -143,11 +161,11 @@ def _generate_clipcap(model, prefix:torch.Tensor, c:DecodeConfig):
         done |= ended
         if done.all(): break
         x = wte(nxt[:, None])
-    return tokens, total / lengths ** c.length_penalty, _kept(tokens, lengths, eos)
+    return Decoded(tokens, total / lengths ** c.length_penalty, _kept(tokens, lengths, eos))
 
 # %% ../nbs/06_generate.ipynb #f79bb53f
-def _clipcap_beams(model, prefix:torch.Tensor, c:DecodeConfig):
-    "ClipCap's beam search, batched → (token ids [B·nbest, T], scores, tokens to keep): each image's best beams."
+def _clipcap_beams(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
+    "ClipCap's beam search, batched: each image's `nbest` best beams."
     if c.do_sample: raise ValueError("ClipCap's beam search does not sample: drop the sampling options, or use beam_search='hf'")
     gpt, wte, stops, eos, W, lp = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id, c.beams, c.length_penalty
     B, dev = prefix.shape[0], prefix.device
@@ -174,14 +192,9 @@ def _clipcap_beams(model, prefix:torch.Tensor, c:DecodeConfig):
         cache.reorder_cache(src)
     ranked = (scores / lengths ** lp).view(B, W)
     best = (ranked.argsort(-1, descending=True)[:, :c.nbest] + torch.arange(B, device=dev)[:, None] * W).reshape(-1)
-    return tokens[best], ranked.view(-1)[best], _kept(tokens[best], lengths[best], eos)
+    return Decoded(tokens[best], ranked.view(-1)[best], _kept(tokens[best], lengths[best], eos))
 
 # %% ../nbs/06_generate.ipynb #050bba10
-def _first_eos(tokens:torch.Tensor, eos:int)->torch.Tensor:
-    "Index of each row's first EOS (the row length when it has none)."
-    is_eos = tokens == eos
-    return torch.where(is_eos.any(1), is_eos.int().argmax(1), tokens.shape[1])
-
 def generate(model, # A `ClipCapModel`
              image_embeds:torch.Tensor, # [B, d] image features, or [B, K, E] prefixes already mapped
              decode:DecodeConfig|dict|None=None, # How to decode (default: `DecodeConfig()`)
@@ -204,23 +217,12 @@ def generate(model, # A `ClipCapModel`
              fast_decoding(model):
             if c.seed is not None: torch.manual_seed(c.seed)
             prefix = (model.prefix(x) if x.ndim == 2 else x).to(model.device, model.gpt.dtype)
-            eos, scores = model.eos_token_id, None
-            if clipgpt:
-                seqs, total, lengths = _generate_clipgpt(model, prefix, c)
-                keep = (lengths - 1).clamp(min=0)  # clipgpt decoded all generated tokens but the last
-            elif c.stop_at_period or (c.beams > 1 and c.beam_search == 'clipcap'):
-                seqs, scores, keep = _generate_clipcap(model, prefix, c)
-            else:
-                seqs, scores, logp = _generate_hf(model, prefix, c)
-                keep = _first_eos(seqs, eos)
-                lengths = (keep + 1).clamp(max=seqs.shape[1])  # tokens scored: the caption and its EOS
-                if scores is None:
-                    valid = torch.arange(seqs.shape[1], device=seqs.device)[None] < lengths[:, None]
-                    total = logp.float().masked_fill(~valid, 0).sum(1)
-            if scores is None: scores = total / lengths.float() ** c.length_penalty
+            decoder = (_generate_clipgpt if clipgpt else _generate_clipcap if c.stop_at_period or (c.beams > 1 and c.beam_search == 'clipcap')
+                       else _generate_hf)
+            decoded = decoder(model, prefix, c)
     finally: model.train(was_training)
-    ids = [row[:k] for row, k in zip(seqs.tolist(), keep.tolist())]
-    caps, scores, n = [clean_caption(c) for c in model.tokenizer.batch_decode(ids)], scores.tolist(), c.nbest
+    ids, caps = decoded.captions(model.tokenizer)
+    scores, n = decoded.scores.tolist(), c.nbest
     nbest, tokens = [], []
     for i in range(0, len(ids), n):
         rows = sorted(range(i, i + n), key=lambda r: -scores[r])

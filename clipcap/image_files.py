@@ -12,15 +12,21 @@ from matplotlib.figure import Figure
 from .core import atomic_write
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'ImageLoadError', 'load_image', 'render_caption']
+__all__ = ['MAX_PIXELS', 'FileError', 'ImageLoadError', 'load_image', 'render_caption']
 
-# %% ../nbs/03_image_files.ipynb #8befa992
-class ImageLoadError(ValueError):
-    "An image that cannot be read, with the file and the reason."
-    def __init__(self, path, reason:str):
+# %% ../nbs/03_image_files.ipynb #5d59f3c9
+class FileError(ValueError):
+    "A file that cannot be used (an image, a video), with its path and the reason."
+    def __init__(self, path, # The file
+                 reason:str, # Why it cannot be used, for a person
+                ):
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}")
 
+class ImageLoadError(FileError):
+    "An image that cannot be read, with the file and the reason."
+
+# %% ../nbs/03_image_files.ipynb #8befa992
 MAX_PIXELS = 178_956_970  # twice Pillow's warning limit: larger images are refused as possible decompression bombs
 
 def _to_rgb(im:Image.Image)->Image.Image:

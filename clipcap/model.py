@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #9b4a530d
 from __future__ import annotations
-import contextlib, json
+import contextlib, functools, json
 from dataclasses import dataclass, replace
 from pathlib import Path
 import torch
@@ -19,13 +19,12 @@ from transformers.models.clip.image_processing_pil_clip import CLIPImageProcesso
 from fastcore.basics import patch
 from PIL import Image
 from .config import ClipCapConfig
-from .tiny import tiny_config, tiny_tokenizer, real_size_config
 
 # %% auto #0
 __all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip', 'open_clip_installed',
            'OpenCLIPEncoder', 'build_encoder', 'encoder_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper',
-           'build_mapper', 'CaptionOutput', 'tokenize_captions', 'build_decoder', 'ClipCapModel', 'random_model',
-           'tiny_model']
+           'build_mapper', 'CaptionOutput', 'pad_with_eos', 'tokenize_captions', 'build_decoder', 'complete_config',
+           'decoder_tokenizer', 'ClipCapModel', 'random_model', 'tiny_model', 'saved_weight']
 
 # %% ../nbs/04_model.ipynb #66c552f5
 @contextlib.contextmanager
@@ -72,9 +71,14 @@ class ImageEncoder(nn.Module):
     @property
     def n_weights(self)->int: return sum(p.numel() for p in self.clip.parameters())
 
+    @property
+    def preprocessor(self):
+        "A picklable function, images → pixel values, without the tower (what image-reading workers run)."
+        return functools.partial(_processor_pixels, self.processor)
+
     def preprocess(self, images:list)->torch.Tensor:
         "PIL images or HWC uint8 arrays → a batch of pixel values."
-        return self.processor(images=list(images), return_tensors='pt')['pixel_values']
+        return self.preprocessor(images)
 
     def tower(self, pixel_values:torch.Tensor)->torch.Tensor:
         "The feature of pixel values already on the tower's device and dtype."
@@ -90,6 +94,9 @@ class ImageEncoder(nn.Module):
         return out.to(p.dtype)
 
     def train(self, mode=True): return super().train(False)  # frozen: always in eval mode
+
+def _processor_pixels(processor, images:list)->torch.Tensor:
+    return processor(images=list(images), return_tensors='pt')['pixel_values']
 
 def image_dim(clip_config, feature:str)->int:
     "Width of a CLIP vision config's `pooler_output` or `image_embeds`."
@@ -114,6 +121,9 @@ def open_clip_installed()->bool:
     except ImportError: return False
 
 # %% ../nbs/04_model.ipynb #8c6df9c8
+def _transform_pixels(transform, images:list)->torch.Tensor:
+    return torch.stack([transform(x if isinstance(x, Image.Image) else Image.fromarray(x)) for x in images])
+
 class OpenCLIPEncoder(ImageEncoder):
     "Frozen open_clip image tower with its preprocessing: images → its projected image embedding."
     def __init__(self, visual:nn.Module, # open_clip's `model.visual`
@@ -128,10 +138,10 @@ class OpenCLIPEncoder(ImageEncoder):
     @property
     def dim(self)->int: return self.model_cfg['embed_dim']
 
-    def preprocess(self, images:list)->torch.Tensor:
-        "PIL images or HWC uint8 arrays → a batch of pixel values."
-        to_pil = lambda x: x if isinstance(x, Image.Image) else Image.fromarray(x)
-        return torch.stack([self.transform(to_pil(x)) for x in images])
+    @property
+    def preprocessor(self):
+        "A picklable function, images → pixel values, without the tower (what image-reading workers run)."
+        return functools.partial(_transform_pixels, self.transform)
 
     def tower(self, pixel_values:torch.Tensor)->torch.Tensor: return self.clip(pixel_values)
 
@@ -141,13 +151,14 @@ def from_config(cls:OpenCLIPEncoder, config:ClipCapConfig, # Names 'open_clip:AR
                 path:str|Path|None=None, # A saved encoder folder to load instead
                ):
     "Load the open_clip tower a config names (pretrained weights come from open_clip's hub), or build it with random weights."
-    oc, (arch, pretrained) = import_open_clip(), open_clip_name(config.clip_model)
+    oc = import_open_clip()
     if config.image_feature != 'image_embeds': raise ValueError(f"{config.clip_model}: open_clip towers give image_embeds only")
-    if path is not None:
+    if path is not None:  # the folder says what the tower is: no name needed
         saved = json.loads((Path(path) / 'open_clip.json').read_text())
         visual = oc.CLIP(**saved['model_cfg']).visual
         visual.load_state_dict(load_file(Path(path) / 'model.safetensors'))
         return cls(visual, saved['model_cfg'], saved['preprocess'])
+    arch, pretrained = open_clip_name(config.clip_model)
     model_cfg = config.clip_config or oc.get_model_config(arch)
     if model_cfg is None: raise ValueError(f"{config.clip_model}: open_clip has no architecture {arch!r} (see open_clip.list_models())")
     if config.clip_config is not None or pretrained is None: visual = oc.CLIP(**model_cfg).visual  # random weights
@@ -178,8 +189,9 @@ def save_pretrained(self:ImageEncoder, folder:str|Path, # Folder to write into
 def build_encoder(config:ClipCapConfig, # The model's config: `clip_model` names the backbone
                   path:str|Path|None=None, # A saved encoder folder to load instead
                  )->ImageEncoder|OpenCLIPEncoder:
-    "The image encoder a config names: open_clip's for 'open_clip:...' names, else transformers' CLIP."
-    return (OpenCLIPEncoder if open_clip_name(config.clip_model) else ImageEncoder).from_config(config, path)
+    "The image encoder a config names (open_clip's for 'open_clip:...' names, else transformers' CLIP), or the one a folder holds."
+    open_clip = open_clip_name(config.clip_model) or (path is not None and (Path(path) / 'open_clip.json').is_file())
+    return (OpenCLIPEncoder if open_clip else ImageEncoder).from_config(config, path)
 
 def encoder_dim(config:ClipCapConfig)->int:
     "Width of the image feature a config's encoder gives (read from its config, without loading weights)."
@@ -248,25 +260,44 @@ class CaptionOutput:
     loss:torch.Tensor|None # Mean cross-entropy over caption tokens (None without labels)
     logits:torch.Tensor # [B, T, vocab]: logits[:, t] predicts input_ids[:, t]
 
+def pad_with_eos(rows:list, # Token ids of each caption (lists or 1-d tensors), each ending with EOS
+                 eos:int, # The EOS token id, which also pads
+                )->dict:
+    "Captions right-padded with EOS: the token ids, the attention mask, and labels (-100 on padding)."
+    T = max(map(len, rows))
+    input_ids = torch.full((len(rows), T), eos, dtype=torch.long)
+    mask = torch.zeros((len(rows), T), dtype=torch.long)
+    for i, row in enumerate(rows): input_ids[i, :len(row)], mask[i, :len(row)] = torch.as_tensor(row), 1
+    return dict(input_ids=input_ids, attention_mask=mask, labels=input_ids.masked_fill(mask == 0, -100))
+
 def tokenize_captions(tokenizer, # A GPT-2-style tokenizer with an EOS token
                       captions:list[str], # Caption texts
                       max_length:int|None=None, # Truncate to this many tokens, EOS included
                      )->dict:
     "Token ids with EOS appended, right-padded, with the attention mask and labels (-100 on padding)."
     eos = tokenizer.eos_token_id
-    ids = [tokenizer(c.strip()).input_ids[:(max_length - 1) if max_length else None] + [eos] for c in captions]
-    T = max(map(len, ids))
-    input_ids = torch.full((len(ids), T), eos, dtype=torch.long)
-    mask = torch.zeros((len(ids), T), dtype=torch.long)
-    for i, row in enumerate(ids): input_ids[i, :len(row)], mask[i, :len(row)] = torch.tensor(row), 1
-    return dict(input_ids=input_ids, attention_mask=mask, labels=input_ids.masked_fill(mask == 0, -100))
+    return pad_with_eos([tokenizer(c.strip()).input_ids[:(max_length - 1) if max_length else None] + [eos] for c in captions], eos)
 
 # %% ../nbs/04_model.ipynb #68858845
-def build_decoder(config:ClipCapConfig)->GPT2LMHeadModel:
-    "The GPT-2-family decoder: built from `config.gpt_config` (random weights) or loaded from `config.gpt_model`."
-    if config.gpt_config is not None: return AutoModelForCausalLM.from_config(GPT2Config(**config.gpt_config))
-    return from_hub(AutoModelForCausalLM, config.gpt_model)
+def build_decoder(config:ClipCapConfig, # A config with `gpt_config`
+                 )->GPT2LMHeadModel:
+    "The GPT-2-family decoder `config.gpt_config` describes, with random weights (no hub, no files)."
+    if config.gpt_config is None: raise ValueError(f"{config.gpt_model}: no gpt_config to build the decoder from (see complete_config)")
+    return AutoModelForCausalLM.from_config(GPT2Config(**config.gpt_config))
 
+def complete_config(config:ClipCapConfig, # May name its backbones only (`gpt_model`, `clip_model`)
+                   )->ClipCapConfig:
+    "`config` with what a model is built from: `gpt_config` and `image_dim`, read from the named backbones' configs when absent."
+    if config.gpt_config is None:
+        config = replace(config, gpt_config=json.loads(from_hub(AutoConfig, config.gpt_model).to_json_string()))
+    return config if config.image_dim is not None else replace(config, image_dim=encoder_dim(config))
+
+def decoder_tokenizer(config:ClipCapConfig, # Names the decoder (`gpt_model`)
+                     ):
+    "The tokenizer of the decoder `config.gpt_model` names (from the hub)."
+    return from_hub(AutoTokenizer, config.gpt_model)
+
+# %% ../nbs/04_model.ipynb #5fae9f42
 def _is_trainable_gpt(name:str, n_layer:int, policy:str)->bool:
     if policy in ('all', 'none'): return policy == 'all'
     ends = ('transformer.wte.', 'transformer.wpe.', 'transformer.h.0.', f'transformer.h.{n_layer - 1}.', 'transformer.ln_f.', 'lm_head.')
@@ -274,17 +305,18 @@ def _is_trainable_gpt(name:str, n_layer:int, policy:str)->bool:
 
 class ClipCapModel(nn.Module):
     "A CLIP-prefix captioner: image features → prefix → GPT-2."
-    def __init__(self, config:ClipCapConfig, # The architecture
-                 tokenizer=None, # Tokenizer of the decoder (loaded from `config.gpt_model` when None)
+    def __init__(self, config:ClipCapConfig, # A complete architecture: `gpt_config`, and `image_dim` or `clip_config`
+                 tokenizer=None, # Tokenizer of the decoder
                  encoder:ImageEncoder|None=None, # Frozen image encoder; loaded on first use when None
                 ):
         super().__init__()
-        self.gpt = build_decoder(config)
+        if tokenizer is None or config.gpt_config is None or (config.image_dim is None and config.clip_config is None):
+            raise ValueError("ClipCapModel builds from a complete config (gpt_config; image_dim or clip_config) and a tokenizer, "
+                             "without I/O; ClipCapModel.from_backbones(config) loads the backbones a config names")
         if config.image_dim is None: config = replace(config, image_dim=encoder_dim(config))
-        self.config = config
+        self.config, self.tokenizer, self.encoder = config, tokenizer, encoder
+        self.gpt = build_decoder(config)
         self.mapper = build_mapper(config, config.image_dim, self.embed_dim)
-        self.tokenizer = tokenizer if tokenizer is not None else from_hub(AutoTokenizer, config.gpt_model)
-        self.encoder = encoder
         self.precision = None  # None: chosen per part (`precision_plan`); see `set_precision`
         if config.standardize:  # set from the training features by `set_feature_stats`; saved with the weights
             self.register_buffer('feature_mean', torch.zeros(config.image_dim))
@@ -298,12 +330,12 @@ class ClipCapModel(nn.Module):
     def device(self)->torch.device: return next(self.gpt.parameters()).device
     @property
     def eos_token_id(self)->int: return self.tokenizer.eos_token_id
+    @property
+    def mapper_dtype(self): return next(self.mapper.parameters()).dtype
 
     def load_encoder(self)->ImageEncoder:
         "The image encoder, loaded from `config.clip_model` the first time it is needed."
-        if self.encoder is None:
-            self.encoder = build_encoder(self.config).to(self.device)
-            self.encoder.precision = self.precision
+        if self.encoder is None: self.encoder = build_encoder(self.config).to(self.device).set_precision(self.precision)
         return self.encoder
 
     def train(self, mode:bool=True):
@@ -311,48 +343,67 @@ class ClipCapModel(nn.Module):
         if self.config.train_gpt == 'none': self.gpt.eval()  # a frozen decoder keeps dropout off
         return self
 
-    def prefix(self, image_embeds:torch.Tensor)->torch.Tensor:
-        "Image features `[B, d]` → prefix embeddings `[B, K, E]`."
-        x = image_embeds.to(self.device, self.mapper_dtype)
-        if self.config.normalize_prefix: x = x / x.norm(dim=-1, keepdim=True)
-        if self.config.standardize: x = (x - self.feature_mean) / self.feature_std
-        return self.mapper(x)
+# %% ../nbs/04_model.ipynb #e7a9f898
+@patch(cls_method=True)
+def from_backbones(cls:ClipCapModel, config:ClipCapConfig, # Names `gpt_model` (and `clip_model`), or holds their configs
+                   tokenizer=None, # Decoder tokenizer; `config.gpt_model`'s when None
+                   encoder:ImageEncoder|None=None, # Frozen image encoder; loaded on first use when None
+                  )->ClipCapModel:
+    "A new captioner on the pretrained decoder (and its tokenizer) `config.gpt_model` names, with a fresh mapping network."
+    if tokenizer is None: tokenizer = decoder_tokenizer(config)
+    if config.gpt_config is not None: return cls(complete_config(config), tokenizer, encoder)
+    with quiet_loading(): decoder = from_hub(AutoModelForCausalLM, config.gpt_model)
+    model = cls(complete_config(replace(config, gpt_config=json.loads(decoder.config.to_json_string()))), tokenizer, encoder)
+    model.gpt.load_state_dict(decoder.state_dict())
+    return model
 
-    @torch.no_grad()
-    def set_feature_stats(self, image_embeds:torch.Tensor, # [N, d] training features
-                         ):
-        "Record the per-dimension mean and std that `standardize` divides out (call before training)."
-        if not self.config.standardize: raise ValueError("set_feature_stats needs a model with config.standardize=True")
-        x = image_embeds.to(self.feature_mean.device, torch.float32)
-        self.feature_mean.copy_(x.mean(0)); self.feature_std.copy_(x.std(0).clamp_min(1e-6))
+# %% ../nbs/04_model.ipynb #22462d61
+@patch
+def prefix(self:ClipCapModel, image_embeds:torch.Tensor, # [B, d] image features
+          )->torch.Tensor:
+    "Image features `[B, d]` → prefix embeddings `[B, K, E]`."
+    x = image_embeds.to(self.device, self.mapper_dtype)
+    if self.config.normalize_prefix: x = x / x.norm(dim=-1, keepdim=True)
+    if self.config.standardize: x = (x - self.feature_mean) / self.feature_std
+    return self.mapper(x)
 
-    @property
-    def mapper_dtype(self): return next(self.mapper.parameters()).dtype
+@torch.no_grad()
+@patch
+def set_feature_stats(self:ClipCapModel, image_embeds:torch.Tensor, # [N, d] training features
+                     ):
+    "Record the per-dimension mean and std that `standardize` divides out (call before training)."
+    if not self.config.standardize: raise ValueError("set_feature_stats needs a model with config.standardize=True")
+    x = image_embeds.to(self.feature_mean.device, torch.float32)
+    self.feature_mean.copy_(x.mean(0)); self.feature_std.copy_(x.std(0).clamp_min(1e-6))
 
-    def forward(self, image_embeds:torch.Tensor, # [B, d] image features
-                input_ids:torch.Tensor, # [B, T] caption tokens, each caption ending with EOS
-                attention_mask:torch.Tensor|None=None, # [B, T] 1 on tokens, 0 on padding
-                labels:torch.Tensor|None=None, # [B, T] targets, -100 where ignored; from the mask when None
-               )->CaptionOutput:
-        "Loss and logits of captions given image features."
-        prefix = self.prefix(image_embeds)
-        B, K = prefix.shape[:2]
-        input_ids = input_ids.to(self.device)
-        embeds = torch.cat([prefix, self.gpt.get_input_embeddings()(input_ids)], 1)
-        if self.config.clipgpt_layout:  # the original added wpe itself, and GPT-2 adds it again
-            embeds = embeds + self.gpt.transformer.wpe(torch.arange(embeds.shape[1], device=self.device))
-        mask = None
-        if attention_mask is not None:
-            attention_mask = attention_mask.to(self.device)
-            mask = torch.cat([attention_mask.new_ones(B, K), attention_mask], 1)
-        logits = self.gpt(inputs_embeds=embeds, attention_mask=mask).logits[:, K - 1:-1]
-        if labels is None and attention_mask is not None: labels = input_ids.masked_fill(attention_mask == 0, -100)
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(self.device).flatten(), ignore_index=-100)
-        return CaptionOutput(loss, logits)
+# %% ../nbs/04_model.ipynb #6dc489d1
+@patch
+def forward(self:ClipCapModel, image_embeds:torch.Tensor, # [B, d] image features
+            input_ids:torch.Tensor, # [B, T] caption tokens, each caption ending with EOS
+            attention_mask:torch.Tensor|None=None, # [B, T] 1 on tokens, 0 on padding
+            labels:torch.Tensor|None=None, # [B, T] targets, -100 where ignored; from the mask when None
+           )->CaptionOutput:
+    "Loss and logits of captions given image features."
+    prefix = self.prefix(image_embeds)
+    B, K = prefix.shape[:2]
+    input_ids = input_ids.to(self.device)
+    embeds = torch.cat([prefix, self.gpt.get_input_embeddings()(input_ids)], 1)
+    if self.config.clipgpt_layout:  # the original added wpe itself, and GPT-2 adds it again
+        embeds = embeds + self.gpt.transformer.wpe(torch.arange(embeds.shape[1], device=self.device))
+    mask = None
+    if attention_mask is not None:
+        attention_mask = attention_mask.to(self.device)
+        mask = torch.cat([attention_mask.new_ones(B, K), attention_mask], 1)
+    logits = self.gpt(inputs_embeds=embeds, attention_mask=mask).logits[:, K - 1:-1]
+    if labels is None and attention_mask is not None: labels = input_ids.masked_fill(attention_mask == 0, -100)
+    loss = None
+    if labels is not None:
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(self.device).flatten(), ignore_index=-100)
+    return CaptionOutput(loss, logits)
 
 # %% ../nbs/04_model.ipynb #615e4dba
+from .tiny import tiny_config, tiny_tokenizer, real_size_config  # the builders only: the model itself needs no fixture
+
 def random_model(config:ClipCapConfig|str='clipgpt-S', # A config with `clip_config`/`gpt_config`, or a preset built at real size
                  seed:int=0, # Seed of the random weights
                  with_encoder:bool=True, # Attach the CLIP image encoder
@@ -372,25 +423,40 @@ def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
     return random_model(tiny_config(preset, **overrides), seed, with_encoder)
 
 # %% ../nbs/04_model.ipynb #73a85169
+def _apply_precision(module:nn.Module, device, dtype)->nn.Module:
+    "Record `dtype` as how `module` computes; a dtype (not a plan's name) casts its weights."
+    precision_plan(device, dtype)  # refuses an unknown name
+    if dtype is not None and dtype not in PLANS: module.to(dtype=to_dtype(dtype))
+    module.precision = dtype
+    return module
+
+@patch
+def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: chosen by `precision_plan`; 'fast': bfloat16 autocast; a dtype: cast the tower to it
+                 )->ImageEncoder:
+    "Choose how the encoder computes; a dtype casts its weights."
+    return _apply_precision(self, next(self.clip.parameters()).device, dtype)
+
 @patch
 def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: cast every part to it
                  )->ClipCapModel:
     "Choose how the model (and its encoder) compute; a dtype casts the weights."
-    precision_plan(self.device, dtype)  # refuses an unknown name
-    if dtype is not None and dtype not in PLANS: self.to(dtype=to_dtype(dtype))
-    self.precision = dtype
+    _apply_precision(self, self.device, dtype)  # the encoder, a submodule, is cast with the rest
     if self.encoder is not None: self.encoder.precision = dtype
     return self
 
 # %% ../nbs/04_model.ipynb #449794e7
+def saved_weight(key:str, # A `ClipCapModel` state-dict key
+                )->bool:
+    "Whether `model.safetensors` holds a weight: not the frozen encoder's (saved apart, or named) nor the head (tied to the token embedding)."
+    return not key.startswith('encoder.') and key != 'gpt.lm_head.weight'
+
 @torch.no_grad()
 @patch
 def save_pretrained(self:ClipCapModel, save_directory:str|Path, # Folder to write; an existing one is replaced whole
                    )->Path:
     "Write config, weights, tokenizer (and encoder, when loaded) to a folder, all at once."
     cfg = replace(self.config, gpt_config=json.loads(self.gpt.config.to_json_string()))  # only what differs from GPT2Config's defaults
-    state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()
-             if not k.startswith('encoder.') and k != 'gpt.lm_head.weight'}  # the head is tied to the token embedding
+    state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items() if saved_weight(k)}
     with atomic_folder(save_directory) as d, quiet_loading():
         cfg.save(d / 'config.json')
         save_file(state, d / 'model.safetensors', metadata={'format': 'pt', 'library': 'clipcap'})
@@ -416,13 +482,13 @@ def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written 
                           f"hub ({type(e).__name__}). Pass a folder written by save_pretrained.") from e
     if not (d / 'config.json').exists() or not (d / 'model.safetensors').exists():
         raise OSError(f"{d}: not a clipcap model folder (config.json and model.safetensors expected)")
-    config = ClipCapConfig.load(d / 'config.json')
+    config = complete_config(ClipCapConfig.load(d / 'config.json'))  # folders written by save_pretrained are complete already
     encoder = build_encoder(config, d / 'image_encoder') if (d / 'image_encoder').is_dir() else None
     model = cls(config, tokenizer=AutoTokenizer.from_pretrained(d), encoder=encoder)
     try: missing, unexpected = model.load_state_dict(load_file(d / 'model.safetensors'), strict=False)
     except (RuntimeError, OSError) as e:  # a size mismatch, or a damaged file
         raise ValueError(f"{d / 'model.safetensors'} does not fit {d / 'config.json'}: {str(e).strip().splitlines()[-1].strip()}") from None
-    missing = [k for k in missing if not k.startswith('encoder.') and k != 'gpt.lm_head.weight']
+    missing = [k for k in missing if saved_weight(k)]
     if missing or unexpected: raise ValueError(f"{d / 'model.safetensors'}: missing {missing}, unexpected {unexpected}")
     model.gpt.tie_weights()
     return model.to(device=device, dtype=dtype).eval()

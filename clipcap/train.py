@@ -145,7 +145,7 @@ def _setup_model(config_or_preset, model_over:dict)->ClipCapModel:
         if model_over: raise ValueError(f"Model settings {sorted(model_over)} cannot change a ready model")
         if isinstance(config_or_preset, ClipCapModel): return config_or_preset
         return ClipCapModel.from_pretrained(config_or_preset)  # fine-tune a saved model
-    return ClipCapModel(get_config(config_or_preset, **model_over))
+    return ClipCapModel.from_backbones(get_config(config_or_preset, **model_over))  # the pretrained decoder it names
 
 def _split_overrides(overrides:dict)->tuple[dict, dict]:
     tfields, mfields = {f.name for f in fields(TrainConfig)}, {f.name for f in fields(ClipCapConfig)}
@@ -212,7 +212,7 @@ def _has_feature_stats(model)->bool:
     "Whether a `standardize` model already carries feature statistics (a fine-tuned one keeps its own)."
     return not (bool((model.feature_mean == 0).all()) and bool((model.feature_std == 1).all()))
 
-def _settings(config_or_preset, out:Path, resume, overrides:dict)->tuple:
+def _run_settings(config_or_preset, out:Path, resume, overrides:dict)->tuple:
     "The run's `TrainConfig`, its model overrides, and (when resuming) the saved `TrainState` and its file."
     train_over, model_over = _split_overrides(overrides)
     if resume:
@@ -227,7 +227,7 @@ def _settings(config_or_preset, out:Path, resume, overrides:dict)->tuple:
     name = config_or_preset if isinstance(config_or_preset, str) and not _is_model_dir(config_or_preset) else None
     return train_config(name if name is not None and size_preset(name) in TRAIN_PRESETS else None, **train_over), model_over, None, None
 
-def _model(config_or_preset, model_over:dict, saved:TrainState|None, path:Path|None)->ClipCapModel:
+def _model_for_run(config_or_preset, model_over:dict, saved:TrainState|None, path:Path|None)->ClipCapModel:
     "A new model, or the resumed run's: its `last/` export with the saved trainable weights put back."
     if saved is None: return _setup_model(config_or_preset, model_over)
     model = ClipCapModel.from_pretrained(path.parent / 'last')
@@ -236,7 +236,7 @@ def _model(config_or_preset, model_over:dict, saved:TrainState|None, path:Path|N
     model.load_state_dict(saved.model, strict=False)
     return model
 
-def _datasets(store:FeatureStore, model:ClipCapModel, config:TrainConfig, processes:int)->tuple:
+def _caption_datasets(store:FeatureStore, model:ClipCapModel, config:TrainConfig, processes:int)->tuple:
     "Training and validation captions, checked to fill at least one optimizer step."
     args = dict(max_length=config.max_length, seed=config.seed)
     train_ds = CaptionDataset(store, model.tokenizer, split='train', one_caption_per_image=config.one_caption_per_image, **args)
@@ -281,17 +281,17 @@ def make_trainer(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-m
                 )->Trainer:
     "A `Trainer` ready to `fit`: a new run (its folder started), or a saved one restored exactly."
     out = Path(out_dir)
-    config, model_over, saved, path = _settings(config_or_preset, out, resume, overrides)
+    config, model_over, saved, path = _run_settings(config_or_preset, out, resume, overrides)
     data = data if data is not None or saved is None else saved.run['data']
     if data is None: raise ValueError("train needs `data`: a feature store folder written by clipcap-dataset")
     acc = Accelerator(mixed_precision=_precision(config), cpu=config.cpu)
     set_seed(config.seed)
-    net = _model(config_or_preset, model_over, saved, path)
+    net = _model_for_run(config_or_preset, model_over, saved, path)
     store = data if isinstance(data, FeatureStore) else FeatureStore(data)
     store.check_compatible(net)
     if saved is None and net.config.standardize and not _has_feature_stats(net):  # a new model: stats of its training set
         net.set_feature_stats(store.embeddings[torch.tensor((store.images['split'] == 'train').to_numpy())])
-    train_ds, val_ds = _datasets(store, net, config, acc.num_processes)
+    train_ds, val_ds = _caption_datasets(store, net, config, acc.num_processes)
     optimizer = make_optimizer(net.to(acc.device), config)
     scheduler = make_scheduler(optimizer, config, len(train_ds) // (config.batch_size * config.grad_accum * acc.num_processes) * config.epochs)
     model, optimizer = acc.prepare(net, optimizer)
