@@ -13,7 +13,10 @@ process, so that its peak RSS is its own. Where the time goes is printed per sta
 (decoding and conversion, in the producer thread, overlapping the model), encode (CLIP + mapper), decode (the
 language model), outputs (frames folder written in its own thread, then subtitles), and the wall time end to end.
 
-    python bench/film.py [--models S,tiny] [--skip-short] [--threads N]
+    python bench/film.py [--models S,tiny] [--skip-short] [--skip-film] [--threads N]
+
+On a 2-core machine that other work shares, torch's OpenMP team of 2 threads stalls whenever another process (or
+this pipeline's own decoding thread) holds a core: `--threads 1` can then be several times faster; run both.
 """
 import argparse, json, os, platform, re, resource, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -112,6 +115,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--models', default='S,tiny', help='S (real size, random weights) and/or tiny')
     ap.add_argument('--skip-short', action='store_true', help='skip the 60 s vs 600 s comparison')
+    ap.add_argument('--skip-film', action='store_true', help='skip the two-hour film')
     ap.add_argument('--make-only', action='store_true', help='make the videos and stop')
     ap.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's own choice, one a core)")
     ap.add_argument('--case', nargs=4, help=argparse.SUPPRESS)
@@ -125,7 +129,7 @@ def main():
           f"24 fps, keyframe every 10 s, {SEGMENT * COPIES} s")
     print("stages: seconds spent in each; frames (decoding and converting, its own thread) and the frames folder (its own thread)\n"
           "overlap encode and decode, so the stages add up to more than the wall time; wall time is caption_video's, the model built before")
-    for model in a.models.split(','):
+    for model in a.models.split(',') if not a.skip_film else []:
         for choice in ('auto', 'exact'):
             show(f"{model}, 2 h film, N=100, {choice}", case(film, 100, model, choice, a.threads))
     if a.skip_short: return
