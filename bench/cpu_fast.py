@@ -27,13 +27,14 @@ import numpy as np
 import torch
 from PIL import Image
 import clipcap.core
-from clipcap.core import cpu_flags, precision_plan, BF16_FLAGS
+import warnings
+from clipcap.core import cpu_flags, precision_plan, BF16_FLAGS, INT8_FLAGS
 from clipcap.model import random_model
 from clipcap.generate import generate, fast_decoding
 from clipcap.data import build_feature_store
 
 NEW = 20
-SHOWN_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'avx512_fp16', 'amx_tile', 'amx_bf16', 'amx_int8')
+SHOWN_FLAGS = ('avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_tile', 'amx_bf16', 'amx_int8')
 
 
 def cpu_line()->str:
@@ -107,6 +108,13 @@ def main():
     if args.threads: torch.set_num_threads(args.threads)
     print(cpu_line())
     print(f"automatic choice here: {precision_plan('cpu', sizes=dict(encoder=10**8, head=10**8))}")
+    print(f"  why: bfloat16 instructions ({' or '.join(BF16_FLAGS)}): {sorted(set(BF16_FLAGS) & cpu_flags()) or 'none'} -> "
+          f"{'bfloat16 CLIP and LM head' if set(BF16_FLAGS) & cpu_flags() else 'float32 everywhere, fused GELU'}")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always'); int8_plan = precision_plan('cpu', 'int8', sizes=dict(encoder=10**8, head=10**8))
+    print(f"int8 asked for by name: {int8_plan}")
+    print(f"  why: int8 dot-product instructions ({' or '.join(INT8_FLAGS)}): {sorted(set(INT8_FLAGS) & cpu_flags()) or 'none'} -> "
+          + (f"precision_plan warns: {w[0].message}" if w else "int8 decoder blocks, no warning"))
     torch.manual_seed(0)
     model = random_model('clipgpt-S')
     def at(precision, no_bf16=False):

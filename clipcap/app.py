@@ -13,7 +13,8 @@ from .core import import_extra
 from .config import DecodeConfig
 from .checkpoints import released_name
 from .captioner import Captioner, caption_images
-from .video import FORMATS, STRATEGIES, caption_video, open_video
+from .config import STRATEGIES, SUBTITLE_FORMATS
+from .video import caption_video, open_video
 
 # %% auto #0
 __all__ = ['IMAGE_COLUMNS', 'BROWSER_CODECS', 'SEGMENT_COLUMNS', 'QUEUE', 'import_gradio', 'option_defaults', 'with_decoding',
@@ -155,7 +156,7 @@ def subtitle_upload(cap:Captioner, # The shared captioner
     with RequestFiles([video]) as req:
         try:
             c = with_decoding(cap, greedy=bool(greedy), beams=int(beams), temperature=float(temperature), top_p=float(top_p))
-            res = caption_video(video, int(n_frames), strategy, c, req.dir, FORMATS, True, interval=float(interval),
+            res = caption_video(video, int(n_frames), strategy, c, req.dir, SUBTITLE_FORMATS, True, interval=float(interval),
                                 threshold=float(threshold), progress=progress is not None)
             player = gr.Video(value=str(player_copy(video, req.dir)), subtitles=str(res.files['vtt']))
         except ValueError as e: raise gr.Error(public_message(str(e), video)) from None

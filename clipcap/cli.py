@@ -9,7 +9,7 @@ from pathlib import Path
 from fastcore.basics import str2bool
 from fastcore.docments import docments
 from .core import UsageError, check_writable, DTYPES, PLANS
-from .config import (RELEASED, SIZES, PRESETS, IMAGE_FEATURES, STRATEGIES, SUBTITLE_FORMATS, BEAM_SEARCHES,
+from .config import (RELEASED, SIZES, PRESETS, IMAGE_FEATURES, STRATEGIES, SUBTITLE_FORMATS, FRAME_CHOICES, BEAM_SEARCHES,
                             MIXED_PRECISIONS, SPLIT_RATIOS, DecodeConfig, TrainConfig, FrameSampling, size_preset)
 
 
@@ -84,7 +84,7 @@ def add_flag(parser, # An argparse parser or argument group
 
 
 # %% ../nbs/14_cli.ipynb #b9d06e2f
-CHOICES = {'beam_search': BEAM_SEARCHES, 'strategy': STRATEGIES, 'mixed_precision': MIXED_PRECISIONS}
+CHOICES = {'beam_search': BEAM_SEARCHES, 'strategy': STRATEGIES, 'frame_choice': FRAME_CHOICES, 'mixed_precision': MIXED_PRECISIONS}
 TYPES = {'int': int, 'float': float, 'str': str, 'bool': bool}
 
 def settings_flags(parser, # A parser
@@ -283,7 +283,7 @@ def caption_videos_command(args)->int:
     videos, fmts = list(args.paths) + list(args.video_path or []), formats_of(args.formats)
     if not videos: raise UsageError("no videos given (pass paths, or -V)")
     for v in videos: check_outputs(v, args.out_dir, fmts, args.frames)  # before any decoding or model loading
-    sampling = FrameSampling(args.num_frames, args.strategy, args.interval, args.threshold, args.min_scene_len)
+    sampling = FrameSampling(args.num_frames, args.strategy, args.interval, args.threshold, args.min_scene_len, args.frame_choice)
     options = dict(out_dir=args.out_dir, formats=fmts, save_frames=args.frames, lang=args.lang, **sampling_options(sampling))
     if args.ray or args.ray_address: return ray_videos_command(videos, args, options)
     missing = [v for v in videos if not Path(v).is_file()]  # reported before a model is loaded (or downloaded)
@@ -311,7 +311,8 @@ def video_cli(argv:list|None=None, # Arguments (default: the command line's)
 # %% ../nbs/14_cli.ipynb #1a1b3bb1
 def sampling_options(s:FrameSampling)->dict:
     "`caption_video`'s sampling options from a `FrameSampling`."
-    return dict(n_frames=s.n_frames, strategy=s.strategy, interval=s.interval, threshold=s.threshold, min_scene_len=s.min_scene_len)
+    return dict(n_frames=s.n_frames, strategy=s.strategy, interval=s.interval, threshold=s.threshold, min_scene_len=s.min_scene_len,
+                frame_choice=s.frame_choice)
 
 def ray_videos_command(videos:list, # Video paths
                        args, # The parsed flags of `clipcap-video`

@@ -12,9 +12,9 @@ from fastcore.basics import patch, store_attr
 
 # %% auto #0
 __all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'SIZES', 'PRESETS', 'RELEASED', 'BEAM_SEARCHES',
-           'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS', 'STRATEGIES', 'SUBTITLE_FORMATS', 'ClipCapConfig',
-           'size_preset', 'get_config', 'Released', 'released_name', 'DecodeConfig', 'decode_config', 'TrainConfig',
-           'train_config', 'FrameSampling']
+           'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS', 'STRATEGIES', 'SUBTITLE_FORMATS', 'FRAME_CHOICES',
+           'ClipCapConfig', 'size_preset', 'get_config', 'Released', 'released_name', 'DecodeConfig', 'decode_config',
+           'TrainConfig', 'train_config', 'FrameSampling']
 
 # %% ../nbs/01_config.ipynb #a9cb62a7
 MAPPINGS = ('mlp', 'transformer', 'clipgpt')
@@ -272,6 +272,7 @@ def train_config(preset:str|None=None, # A name in `TRAIN_PRESETS` ('S'/'L' mean
 # %% ../nbs/01_config.ipynb #f9207fba
 STRATEGIES = ('uniform', 'interval', 'scene')
 SUBTITLE_FORMATS = ('srt', 'vtt', 'json')
+FRAME_CHOICES = ('auto', 'exact', 'keyframe')
 
 @dataclass
 class FrameSampling:
@@ -281,7 +282,9 @@ class FrameSampling:
     interval:float=5.0 # Seconds between frames ('interval')
     threshold:float=27.0 # Shot detector threshold ('scene'; lower finds more cuts)
     min_scene_len:int=15 # Shortest shot, in frames ('scene')
+    frame_choice:str='auto' # Each slot's frame: 'exact' (at its centre), 'keyframe' (the one nearest it inside the slot: one frame to decode) or 'auto' (the keyframe for slots at least a keyframe gap long)
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES: raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.frame_choice not in FRAME_CHOICES: raise ValueError(f"frame_choice must be one of {FRAME_CHOICES}, got {self.frame_choice!r}")
 

@@ -13,15 +13,16 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from .core import atomic_write, atomic_folder, PLANS
-from .config import ClipCapConfig, get_config
+from .config import ClipCapConfig, get_config, SPLIT_RATIOS
 from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES
 
 # %% auto #0
-__all__ = ['COLUMNS', 'FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'write_json', 'fingerprint',
-           'shard_ranges', 'remove_temporaries', 'feature_shard_path', 'encode_shards', 'build_feature_store',
-           'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions', 'CaptionDataset']
+__all__ = ['COLUMNS', 'CAPTION_FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'write_json',
+           'fingerprint', 'shard_ranges', 'remove_temporaries', 'feature_shard_path', 'encode_shards',
+           'build_feature_store', 'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions',
+           'CaptionDataset']
 
 # %% ../nbs/07_data.ipynb #4a84fe0a
 COLUMNS = ['image', 'caption', 'split']
@@ -122,7 +123,7 @@ def _read_karpathy(path:Path, restval:str='train')->pd.DataFrame:
     return _table(rows, path, bad)
 
 # %% ../nbs/07_data.ipynb #b5b4a306
-FORMATS = ('flickr30k', 'flickr8k', 'coco', 'csv', 'jsonl')
+CAPTION_FORMATS = ('flickr30k', 'flickr8k', 'coco', 'csv', 'jsonl')
 
 def detect_format(path:str|Path)->str:
     "Guess a captions file's format from its name and first line."
@@ -134,14 +135,14 @@ def detect_format(path:str|Path)->str:
     return 'csv'
 
 def read_captions(path:str|Path, # Captions file: results.csv, captions.txt, dataset_coco.json, a CSV or a JSONL
-                  format:str|None=None, # One of FORMATS; detected when None
+                  format:str|None=None, # One of CAPTION_FORMATS; detected when None
                   restval:str='train', # Split label for COCO's `restval` images
                  )->pd.DataFrame:
     "One row per caption: `image` (file name relative to the images folder), `caption`, `split` (None if not given)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such captions file")
     format = format or detect_format(path)
-    if format not in FORMATS: raise ValueError(f"{path}: unknown format {format!r}; choose one of {FORMATS}")
+    if format not in CAPTION_FORMATS: raise ValueError(f"{path}: unknown format {format!r}; choose one of {CAPTION_FORMATS}")
     try:
         if format == 'flickr30k': return _read_flickr30k(path)
         if format == 'coco': return _read_karpathy(path, restval)
@@ -153,7 +154,7 @@ def read_captions(path:str|Path, # Captions file: results.csv, captions.txt, dat
 SPLITS = ('train', 'val', 'test')
 
 def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
-                   ratios:tuple=(0.84, 0.13, 0.03), # Train, validation (and test) fractions; test gets the rest
+                   ratios:tuple=SPLIT_RATIOS, # Train, validation (and test) fractions; test gets the rest
                    seed:int=100, # Random seed of the assignment
                    overwrite:bool=False, # Re-split images whose split the source already gives
                   )->pd.DataFrame:
@@ -310,7 +311,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                         device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
                         dtype:str|None=None, # Encoder dtype: None: float16 on a GPU, on a CPU chosen by `precision_plan`; 'fast', 'fp32', ...
                         format:str|None=None, # Captions file format (detected when None)
-                        ratios:tuple=(0.84, 0.13, 0.03), # Split fractions for images the source gives no split
+                        ratios:tuple=SPLIT_RATIOS, # Split fractions for images the source gives no split
                         seed:int=100, # Seed of the split
                         num_workers:int|None=None, # Reader processes (0: read in the main process)
                         shard_size:int=4096, # Images per shard (the unit of resumption)
@@ -515,7 +516,7 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
                          out_dir:str|Path, # Folder of the new feature store
                          trust_pickle:bool=False, # Must be True: unpickling can run arbitrary code, so only for files you trust
                          encoder:str|ClipCapConfig|None=None, # What made the features (default: clipgpt-L for the original's, clipcap-mlp for ClipCap's)
-                         ratios:tuple=(0.84, 0.13, 0.03), # Split fractions, by image
+                         ratios:tuple=SPLIT_RATIOS, # Split fractions, by image
                          seed:int=100, # Seed of the split
                         )->FeatureStore:
     "Convert a legacy pickled data set into a safe feature store (UNSAFE on untrusted files: needs `trust_pickle=True`)."

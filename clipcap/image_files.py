@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-from matplotlib.figure import Figure
 from .core import atomic_write
 
 # %% auto #0
@@ -84,6 +83,7 @@ def render_caption(image:str|Path|Image.Image|np.ndarray, # The picture (anythin
                   )->Path:
     "Draw `image` with `caption` as its title, as the original did, and write it atomically to `path`."
     img = load_image(image)
+    from matplotlib.figure import Figure  # here: a caption that renders nothing need not load matplotlib
     fig = Figure(figsize=(width, width * 0.75), dpi=dpi)
     ax = fig.subplots()
     ax.imshow(img); ax.axis('off')

@@ -4,8 +4,9 @@
 
 # %% ../nbs/11_video.ipynb #018435ae
 from __future__ import annotations
-import json, math, os, textwrap
+import functools, json, math, os, queue, textwrap, threading, time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,18 +16,19 @@ import av
 import numpy as np
 import srt
 from fastcore.basics import patch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 from .core import atomic_write, atomic_folder
-from .image_files import render_caption
+from .config import FRAME_CHOICES, STRATEGIES, SUBTITLE_FORMATS, FrameSampling
+from .image_files import FileError
 from .captioner import Captioner
 
 # %% auto #0
-__all__ = ['SHOT_COLOURS', 'CODECS', 'TIE', 'SEEK_GAP', 'STRATEGIES', 'SUBTITLE_WIDTH', 'FORMATS', 'shot_image',
-           'synthetic_video', 'VideoError', 'open_video', 'decode_frames', 'from_keyframe', 'VideoInfo', 'probe',
-           'FrameReader', 'uniform_plan', 'interval_plan', 'scene_plan', 'detect_shots', 'sample_frames', 'read_frames',
-           'Segment', 'merge_segments', 'wrap_caption', 'to_srt', 'to_vtt', 'to_json_items', 'check_outputs',
-           'VideoCaptions', 'caption_video']
+__all__ = ['SHOT_COLOURS', 'CODECS', 'TIE', 'SEEK_GAP', 'KEYFRAME_GAPS', 'SUBTITLE_WIDTH', 'FRAME_SIDE', 'RENDER_WIDTH',
+           'shot_image', 'synthetic_video', 'VideoError', 'open_video', 'decode_frames', 'from_keyframe', 'VideoInfo',
+           'probe', 'FrameReader', 'uniform_plan', 'interval_plan', 'scene_plan', 'detect_shots', 'keyframe_times',
+           'choose_frames', 'to_rgb', 'sample_frames', 'read_frames', 'Segment', 'merge_segments', 'wrap_caption',
+           'to_srt', 'to_vtt', 'to_json_items', 'check_outputs', 'render_frame', 'VideoCaptions', 'caption_video']
 
 # %% ../nbs/11_video.ipynb #22ac6e40
 SHOT_COLOURS = ((220, 30, 30), (20, 110, 20), (250, 250, 250), (10, 10, 120), (240, 200, 0), (90, 0, 90))  # RGB, far apart in hue and brightness
@@ -75,11 +77,8 @@ def synthetic_video(path:str|Path, # File to write: .avi (MJPEG) or .mp4 (MPEG-4
     return path
 
 # %% ../nbs/11_video.ipynb #48a19c6e
-class VideoError(ValueError):
+class VideoError(FileError):
     "A video that cannot be captioned, with the file and the reason."
-    def __init__(self, path, reason:str):
-        self.path, self.reason = str(path), reason
-        super().__init__(f"{path}: {reason}")
 
 def open_video(path:str|Path)->av.container.InputContainer:
     "The file opened with PyAV, its video stream decoded with threads; `VideoError` for a missing file or one with no video."
@@ -350,15 +349,64 @@ def detect_shots(path:str|Path, # The video
     info = probe(path, on_frame=on_frame, progress=progress)
     return info, [info.time(pts) if info.time_base is not None else i / info.fps for i, pts in found]
 
-# %% ../nbs/11_video.ipynb #2ccdaa1a
-STRATEGIES = ('uniform', 'interval', 'scene')
+# %% ../nbs/11_video.ipynb #f0be5ed8
+KEYFRAME_GAPS = 1.0  # 'auto' takes a keyframe for a slot at least this many keyframe gaps long
 
+def keyframe_times(info:VideoInfo, # From `probe`
+                  )->np.ndarray:
+    "Time of each keyframe in the container's index, in seconds, rising (the decoder's delay added); empty without an index."
+    if info.access != 'seek' or info.time_base is None: return np.empty(0)
+    c = open_video(info.path)
+    try:
+        ie = c.streams.video[0].index_entries
+        ts = np.array([e.timestamp for e in ie if e.is_keyframe] if len(ie) > 1 else [], np.int64)
+        first = next(decode_frames(c), None) if len(ts) else None
+        if first is not None and first.pts is not None: ts += first.pts - ts[0]  # the index holds decoding times: reordering shows each keyframe later
+    finally: c.close()
+    return np.unique((ts - info.origin) * float(info.time_base))
+
+# %% ../nbs/11_video.ipynb #c92e718b
+def choose_frames(plan:list, # Slots `(start, end)`
+                  keyframes:np.ndarray, # Keyframe times, rising (`keyframe_times`)
+                  choice:str='auto', # One of `FRAME_CHOICES`
+                 )->list:
+    "Per slot, the time of the keyframe that stands for it, or None for the frame on screen at its centre."
+    if choice not in FRAME_CHOICES: raise ValueError(f"frame_choice must be one of {FRAME_CHOICES}, got {choice!r}")
+    gap = float(np.median(np.diff(keyframes))) if len(keyframes) > 1 else math.inf
+    out = []
+    for a, b in plan:
+        inside = keyframes[np.searchsorted(keyframes, a - TIE):np.searchsorted(keyframes, b - TIE)]
+        want = choice == 'keyframe' or choice == 'auto' and b - a >= KEYFRAME_GAPS * gap
+        out.append(float(inside[np.argmin(np.abs(inside - (a + b) / 2))]) if want and len(inside) else None)
+    return out
+
+# %% ../nbs/11_video.ipynb #37fb97af
+@patch
+def keyframe(self:FrameReader, t:float, # Seconds: a keyframe's time, from `keyframe_times`
+            )->tuple|None:
+    "`(time, frame)`: the keyframe at `t`, by one seek and one decoded frame; None when the seek fails or nothing decodes."
+    try: self.c.seek(self.info.origin + round(t / self.info.time_base), stream=self.c.streams.video[0], backward=True)
+    except av.error.FFmpegError: return None
+    self.frames, self.n_seeks, self.n, self.ahead = from_keyframe(decode_frames(self.c, self.bad)), self.n_seeks + 1, 0, None
+    self.prev = self._next()
+    return self.prev
+
+def to_rgb(frame, # An `av.VideoFrame`
+           short_side:int|None=None, # Scale down (area averaging) so that the shorter side is at most this
+          )->np.ndarray:
+    "The frame as an RGB array, scaled down in the same conversion when it is larger than `short_side`."
+    w, h = frame.width, frame.height
+    if not short_side or min(w, h) <= short_side: return frame.to_ndarray(format='rgb24')
+    s = short_side / min(w, h)
+    return frame.to_ndarray(format='rgb24', width=max(2, round(w * s)), height=max(2, round(h * s)), interpolation='AREA')
+
+# %% ../nbs/11_video.ipynb #2ccdaa1a
 def sample_frames(path:str|Path, # The video
-                  n_frames:int=10, # Frames to caption (`uniform`)
-                  strategy:str='uniform', # 'uniform', 'interval' or 'scene'
-                  interval:float=5.0, # Seconds between frames (`interval`)
-                  threshold:float=27.0, # Shot detector threshold (`scene`)
-                  min_scene_len:int=15, # Shortest shot in frames (`scene`)
+                  n_frames:int=FrameSampling.n_frames, # Frames to caption (`uniform`)
+                  strategy:str=FrameSampling.strategy, # One of `STRATEGIES`
+                  interval:float=FrameSampling.interval, # Seconds between frames (`interval`)
+                  threshold:float=FrameSampling.threshold, # Shot detector threshold (`scene`)
+                  min_scene_len:int=FrameSampling.min_scene_len, # Shortest shot in frames (`scene`)
                   progress:bool=False, # Show a progress bar (for the shot detector's pass)
                  )->tuple:
     "`(VideoInfo, plan)`: the slots `(start, end)` of video that each caption will stand for."
@@ -373,16 +421,30 @@ def sample_frames(path:str|Path, # The video
     return info, uniform_plan(info, n_frames) if strategy == 'uniform' else interval_plan(info, interval)
 
 # %% ../nbs/11_video.ipynb #89d3b47f
+def _pick(r:FrameReader, a:float, b:float, # The reader, and the slot
+          key:float|None, # The keyframe chosen for the slot, or None
+         )->tuple|None:
+    "The chosen frame of slot `(a, b)`: the keyframe when it decodes inside the slot, else the frame on screen at the centre."
+    c = (a + b) / 2
+    if key is not None:
+        got = r.keyframe(key)
+        if got and a - TIE <= got[0] < b: return got
+        r.prev = None; r._seek(c + TIE)  # a keyframe that decodes outside its slot: start again before the centre
+    return r.at(c)
+
 def read_frames(info:VideoInfo, # From `probe`
                 plan:list, # Slots `(start, end)`, in time order
                 progress:bool=False, # Show a progress bar (frames fetched)
+                frame_choice:str='exact', # 'exact', 'keyframe' or 'auto' (`choose_frames`)
+                short_side:int|None=None, # Scale frames down to this shorter side (None: full size)
                ):
-    "Yield `(time, start, end, rgb)`: the frame on screen at the middle of each slot (slots that show the same frame merged)."
-    held, rgb = None, lambda h: (*h[:3], h[3].to_ndarray(format='rgb24'))
+    "Yield `(time, start, end, rgb)`: each slot's chosen frame (slots that show the same frame merged)."
+    keys = choose_frames(plan, keyframe_times(info) if frame_choice != 'exact' else np.empty(0), frame_choice)
+    held, rgb = None, lambda h: (*h[:3], to_rgb(h[3], short_side))
     with FrameReader(info) as r, tqdm(total=len(plan), unit='frame', desc=f'reading {info.path.name}',
                                        disable=not progress, leave=False) as bar:
-        for a, b in plan:
-            got = r.at((a + b) / 2); bar.update()
+        for (a, b), key in zip(plan, keys):
+            got = _pick(r, a, b, key) if r.seeking else r.at((a + b) / 2); bar.update()
             if held and got and held[0] == got[0]: held[2] = b; continue
             if held: yield rgb(held)
             held = [got[0], a, b, got[1]] if got else None
@@ -449,17 +511,15 @@ def to_json_items(segments:list, lang:str='en')->list:
                  frames=list(s.frames)) for s in segments]
 
 # %% ../nbs/11_video.ipynb #64358a44
-FORMATS = ('srt', 'vtt', 'json')
-
 def check_outputs(video:str|Path, # The video (outputs are named after its stem)
                   out_dir:str|Path|None=None, # Where to write (default: next to the video)
-                  formats:tuple=('srt', 'json'), # Any of `FORMATS`
+                  formats:tuple=('srt', 'json'), # Any of `SUBTITLE_FORMATS`
                   save_frames:bool=True, # Whether a frames folder will be written
                  )->tuple:
     "`(out_dir, formats)`, checked before any decoding: known formats, a folder that is or can be made, nothing in the way."
     video = Path(video); formats = (formats,) if isinstance(formats, str) else tuple(formats)
-    bad = [f for f in formats if f not in FORMATS]
-    if bad: raise ValueError(f"formats: unknown output formats {bad}; choose from {FORMATS}")
+    bad = [f for f in formats if f not in SUBTITLE_FORMATS]
+    if bad: raise ValueError(f"formats: unknown output formats {bad}; choose from {SUBTITLE_FORMATS}")
     out_dir = video.parent if out_dir is None else Path(out_dir)
     if not (formats or save_frames): return out_dir, formats
     up = out_dir
@@ -472,6 +532,64 @@ def check_outputs(video:str|Path, # The video (outputs are named after its stem)
     if save_frames and frames.exists() and not frames.is_dir(): raise ValueError(f"out_dir {out_dir}: {frames} is a file, where the frames folder would go")
     return out_dir, formats
 
+# %% ../nbs/11_video.ipynb #4c203b76
+class _Failed:
+    def __init__(self, error): self.error = error
+_END = object()
+
+class _Prefetch:
+    "Iterate `items` in a producer thread, at most `depth` items ahead; its errors are raised here; `close` stops it."
+    def __init__(self, items, # Any iterable (a generator is closed in its own thread)
+                 depth:int, # Most items waiting
+                ):
+        self.q, self.stop, self.busy = queue.Queue(max(1, depth)), threading.Event(), 0.0
+        self.thread = threading.Thread(target=self._work, args=(items,), daemon=True); self.thread.start()
+    def _put(self, x)->bool:
+        while not self.stop.is_set():
+            try: self.q.put(x, timeout=0.05); return True
+            except queue.Full: pass
+        return False
+    def _work(self, items):
+        it = iter(items)
+        try:
+            while True:
+                t = time.perf_counter(); x = next(it, _END); self.busy += time.perf_counter() - t  # seconds spent producing
+                if not self._put(x) or x is _END: break
+        except BaseException as e: self._put(_Failed(e))
+        finally: getattr(it, 'close', lambda: None)()
+    def __iter__(self):
+        while (x := self.q.get()) is not _END:
+            if isinstance(x, _Failed): raise x.error
+            yield x
+    def close(self): self.stop.set(); self.thread.join()
+
+# %% ../nbs/11_video.ipynb #9e5f0bb3
+FRAME_SIDE = 448  # caption_video scales frames down to this shorter side (twice what CLIP sees)
+RENDER_WIDTH = 640  # width of a render: the original's 6.4-inch figure at 100 dpi
+
+@functools.cache
+def _font(size:int):
+    try: return ImageFont.load_default(size=size)
+    except (TypeError, ImportError, OSError): return ImageFont.load_default()  # a Pillow without FreeType: its bitmap font
+
+def render_frame(rgb:np.ndarray, # The frame
+                 caption:str, # Drawn above it, wrapped
+                 path:str|Path, # JPEG to write
+                 width:int=RENDER_WIDTH, # Width of the render (the frame is scaled to it)
+                )->Path:
+    "The frame under its caption, as the original's render, drawn with Pillow (no figure per frame)."
+    img = Image.fromarray(rgb); h = max(1, round(img.height * width / img.width))
+    font = _font(max(12, width // 32)); size = getattr(font, 'size', 11)
+    lines = textwrap.wrap(' '.join(caption.split()), max(10, int(width / (0.6 * size)))) or ['']
+    pad, lh = size // 2, round(size * 1.3)
+    top = 2 * pad + lh * len(lines)
+    out = Image.new('RGB', (width, top + h), 'white')
+    draw = ImageDraw.Draw(out)
+    for i, line in enumerate(lines): draw.text((width // 2, pad + i * lh), line, fill='black', font=font, anchor='ma')
+    out.paste(img.resize((width, h), Image.Resampling.BILINEAR), (0, top))
+    out.save(path, format='JPEG', quality=90)
+    return Path(path)
+
 # %% ../nbs/11_video.ipynb #a8b15520
 @dataclass
 class VideoCaptions:
@@ -482,6 +600,7 @@ class VideoCaptions:
     files:dict # Format → path of each file written
     frames_dir:Path|None=None # Folder of sampled frames and renders, when saved
     skipped:list=field(default_factory=list) # Slots `(start, end)` for which no frame could be read
+    timings:dict=field(default_factory=dict) # Seconds in each stage: open, frames (producer thread), caption, frames_folder (writer thread), subtitles, total
 
 def _write_outputs(segments:list, stem:str, out_dir:Path, formats, lang:str)->dict:
     writers = dict(srt=lambda: to_srt(segments), vtt=lambda: to_vtt(segments),
@@ -494,42 +613,53 @@ def _write_outputs(segments:list, stem:str, out_dir:Path, formats, lang:str)->di
         files[fmt] = path
     return files
 
-def _save_frame(rgb:np.ndarray, caption:str, path:Path, tag:str):
-    Image.fromarray(rgb).save(path, format='JPEG', quality=95)
-    render_caption(rgb, caption, path.with_name(f'{path.stem}-R{tag}.jpg'))
+def _save_frames(batch:list, texts:list, folder:Path, first:int, tag:str, timings:dict):
+    "Write each frame of `batch` and its render, numbered from `first` (in the writer thread)."
+    t = time.perf_counter()
+    for k, ((_, _, _, rgb), text) in enumerate(zip(batch, texts), first):
+        Image.fromarray(rgb).save(folder / f'frame_{k:04d}.jpg', format='JPEG', quality=90)
+        render_frame(rgb, text, folder / f'frame_{k:04d}-R{tag}.jpg')
+    timings['frames_folder'] = timings.get('frames_folder', 0.0) + time.perf_counter() - t
 
 # %% ../nbs/11_video.ipynb #2fb94f82
 def _caption_frames(cap:Captioner, # The loaded captioner
                     frames, # What `read_frames` yields
                     info:VideoInfo, # The video
                     folder:Path|None, # Where to save each frame and its render, if anywhere
+                    timings:dict, # Seconds spent captioning and writing frames are added here
                    )->tuple:
-    "Caption what `read_frames` yields, `cap.batch_size` at a time: `(segments, skipped)`; each frame saved in `folder`."
-    segments, skipped, batch = [], [], []
-    def flush():
-        for (t, a, b, rgb), text in zip(batch, cap.caption([x[3] for x in batch])):
-            if folder is not None: _save_frame(rgb, text, folder / f'frame_{len(segments):04d}.jpg', cap.size_tag)
-            segments.append(Segment(a, b, text, [info.frame_number(t)], [t]))
-        batch.clear()
-    for item in frames:
-        if item[3] is None: skipped.append(item[1:3]); continue
-        batch.append(item)
-        if len(batch) >= cap.batch_size: flush()
-    if batch: flush()
+    "Caption what `read_frames` yields, `cap.batch_size` at a time: `(segments, skipped)`; each batch saved in `folder` while the next is captioned."
+    segments, skipped, batch, writing = [], [], [], None
+    with ThreadPoolExecutor(1) as writer:
+        def flush():
+            nonlocal writing
+            t = time.perf_counter(); texts = cap.caption([x[3] for x in batch]); timings['caption'] += time.perf_counter() - t
+            if folder is not None:
+                if writing is not None: writing.result()  # one batch written at a time: memory stays bounded
+                writing = writer.submit(_save_frames, list(batch), texts, folder, len(segments), cap.size_tag, timings)
+            segments.extend(Segment(a, b, text, [info.frame_number(t)], [t]) for (t, a, b, _), text in zip(batch, texts))
+            batch.clear()
+        for item in frames:
+            if item[3] is None: skipped.append(item[1:3]); continue
+            batch.append(item)
+            if len(batch) >= cap.batch_size: flush()
+        if batch: flush()
+        if writing is not None: writing.result()
     return segments, skipped
 
 # %% ../nbs/11_video.ipynb #3c9bd66a
 def caption_video(path:str|Path, # The video
-                  n_frames:int=10, # Frames to caption (`uniform`); more than the video has captions every frame once
-                  strategy:str='uniform', # 'uniform' (N equal slots), 'interval' (one every `interval` s) or 'scene' (one a shot)
+                  n_frames:int=FrameSampling.n_frames, # Frames to caption (`uniform`); more than the video has captions every frame once
+                  strategy:str=FrameSampling.strategy, # 'uniform' (N equal slots), 'interval' (one every `interval` s) or 'scene' (one a shot)
                   checkpoint:str|Path|Captioner='L', # What `Captioner` takes, or a loaded `Captioner`
                   out_dir:str|Path|None=None, # Where to write (default: next to the video)
                   formats:tuple=('srt', 'json'), # Any of 'srt', 'vtt', 'json'
                   save_frames:bool=True, # Write `<stem>_captioning_frames/` (frames and captioned renders)
                   *,
-                  interval:float=5.0, # Seconds between frames (`interval`)
-                  threshold:float=27.0, # Shot detector threshold (`scene`)
-                  min_scene_len:int=15, # Shortest shot, in frames (`scene`)
+                  frame_choice:str=FrameSampling.frame_choice, # Each slot's frame: 'auto', 'exact' (at its centre) or 'keyframe' (`choose_frames`)
+                  interval:float=FrameSampling.interval, # Seconds between frames (`interval`)
+                  threshold:float=FrameSampling.threshold, # Shot detector threshold (`scene`)
+                  min_scene_len:int=FrameSampling.min_scene_len, # Shortest shot, in frames (`scene`)
                   batch_size:int=32, # Frames per model call (when `checkpoint` is not a `Captioner`)
                   device:str|None=None, # Model device (when `checkpoint` is not a `Captioner`)
                   dtype:str|None=None, # Model dtype (when `checkpoint` is not a `Captioner`)
@@ -537,17 +667,25 @@ def caption_video(path:str|Path, # The video
                   progress:bool=True, # Show progress bars
                   **decode_options, # Decoding options by name (see `clipcap.config.DecodeConfig`)
                  )->VideoCaptions:
-    "Caption `path`: sample frames, caption them with one model, merge repeats, write subtitles, JSON and frames."
-    path = Path(path)
+    "Caption `path`: sample frames, caption them with one model while the next are decoded, merge repeats, write subtitles, JSON and frames."
+    t0, path = time.perf_counter(), Path(path)
     out_dir, formats = check_outputs(path, out_dir, formats, save_frames)
+    if frame_choice not in FRAME_CHOICES: raise ValueError(f"frame_choice must be one of {FRAME_CHOICES}, got {frame_choice!r}")
     if isinstance(checkpoint, Captioner) and decode_options:
         raise ValueError(f"decoding options {sorted(decode_options)} belong to the Captioner passed as checkpoint")
     info, plan = sample_frames(path, n_frames, strategy, interval, threshold, min_scene_len, progress)
-    cap = checkpoint if isinstance(checkpoint, Captioner) else Captioner(
-        checkpoint=checkpoint, device=device, dtype=dtype, batch_size=batch_size, **decode_options)
-    frames_dir = out_dir / f'{path.stem}_captioning_frames' if save_frames else None
-    with atomic_folder(frames_dir) if save_frames else nullcontext() as folder:
-        segments, skipped = _caption_frames(cap, read_frames(info, plan, progress), info, folder)
+    timings = dict(open=time.perf_counter() - t0, frames=0.0, caption=0.0, frames_folder=0.0)
+    depth = checkpoint.batch_size if isinstance(checkpoint, Captioner) else batch_size
+    frames = _Prefetch(read_frames(info, plan, progress, frame_choice, FRAME_SIDE), depth)  # decoding starts while the model loads
+    try:
+        cap = checkpoint if isinstance(checkpoint, Captioner) else Captioner(
+            checkpoint=checkpoint, device=device, dtype=dtype, batch_size=batch_size, **decode_options)
+        frames_dir = out_dir / f'{path.stem}_captioning_frames' if save_frames else None
+        with atomic_folder(frames_dir) if save_frames else nullcontext() as folder:
+            segments, skipped = _caption_frames(cap, frames, info, folder, timings)
+    finally: frames.close(); timings['frames'] = frames.busy
+    t = time.perf_counter()
     segments = merge_segments(segments)
     files = _write_outputs(segments, path.stem, out_dir, formats, lang)
-    return VideoCaptions(path, segments, info, files, frames_dir, skipped)
+    timings.update(subtitles=time.perf_counter() - t, total=time.perf_counter() - t0)
+    return VideoCaptions(path, segments, info, files, frames_dir, skipped, timings)
