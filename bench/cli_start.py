@@ -8,7 +8,7 @@ temporary worktree and run on the same model folder.
 
 Usage: python bench/cli_start.py [--repeat 3] [--baseline-rev d773a12] [--skip-caption]
 """
-import argparse, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, os, platform, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def cold_caption(repeat:int, rev:str):
         env = {**os.environ, 'PYTHONPATH': str(work / 'before')}
         before = best([sys.executable, '-c', 'import sys; from clipcap.captioner import image_cli; sys.exit(image_cli())', *args], repeat, env)
         t_imp = best([sys.executable, '-c', 'import clipcap.captioner, clipcap.checkpoints'], repeat)
-        print(f"\none 640x480 JPEG captioned cold (a fresh process: imports, model load, encode, 20 tokens, print), real-size clipgpt-S:")
+        print("\none 640x480 JPEG captioned cold (a fresh process: imports, model load, encode, 20 tokens, print), real-size clipgpt-S:")
         print(f"  now {now:.2f} s; before ({rev}) {before:.2f} s; ratio {before / now:.2f}×  (of which importing the library: {t_imp:.2f} s)")
     finally:
         subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(work / 'before')], capture_output=True)

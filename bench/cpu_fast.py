@@ -135,7 +135,7 @@ def main():
 
     enc_px = px_all[:32]
     t = best_times(configs, lambda: model.encoder(enc_px), args.repeat)
-    print(f"\nimage encoder alone, batch 32 (what dominates the feature store):")
+    print("\nimage encoder alone, batch 32 (what dominates the feature store):")
     for k, v in t.items(): print(f"  {k:16s} {32 / v:7.2f} images/s   {t['float32'] / v:5.2f}x float32")
 
     for bs in args.batches:
@@ -144,8 +144,8 @@ def main():
         print(f"\nend to end (CLIP + mapper + {NEW} tokens), batch {bs}:")
         for k, v in t.items(): print(f"  {k:16s} {bs / v:7.2f} captions/s   {t['float32'] / v:5.2f}x float32")
 
-    print(f"\nagreement with float32 at real size, random weights, 32 images (relative logit difference: "
-          f"max |x - fp32| / max |fp32| per row, teacher-forced on float32's tokens):")
+    print("\nagreement with float32 at real size, random weights, 32 images (relative logit difference: "
+          "max |x - fp32| / max |fp32| per row, teacher-forced on float32's tokens):")
     for name, precision in (('automatic', None), ('int8', 'int8')):
         rel, same, first, whole = agreement(model, px_all[:32], precision)
         print(f"  {name:16s} largest relative logit difference {rel:.2e}; greedy tokens equal at {same:.1%} of "

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from clipcap.model import random_model
 from clipcap.captioner import Captioner
-from clipcap.distributed import connect, caption_corpus, show_progress
+from clipcap.distributed import RayPool, connect, caption_corpus, show_progress
 
 
 def write_jpegs(d:Path, n:int, size=(320, 240), seed=0)->list:
@@ -71,7 +71,7 @@ if __name__ == '__main__':
     wall, busy = {}, {}
     for actors in (1, 2):
         t = time.perf_counter()
-        run = caption_corpus(paths, d/f'ray{actors}', d/'S', shard_size=args.shard_size, actors=actors, batch_size=args.batch_size,
+        run = caption_corpus(paths, d/f'ray{actors}', d/'S', shard_size=args.shard_size, pool=RayPool(actors=actors), batch_size=args.batch_size,
                              device='cpu', progress=False, **decode)
         wall[actors] = time.perf_counter() - t
         assert run.complete and run.n_failed == 0
@@ -86,11 +86,11 @@ if __name__ == '__main__':
     imports = time.perf_counter() - t
 
     r1, r2 = args.n / wall[1], args.n / wall[2]
-    print(f'\nend to end (model loading included, cluster start not):')
+    print('\nend to end (model loading included, cluster start not):')
     print(f'  single process (1 thread) : {single:6.2f} img/s')
     print(f'  Ray, 1 actor              : {r1:6.2f} img/s = {r1 / single:.0%} of single process (target >= 90%)')
     print(f'  Ray, 2 actors             : {r2:6.2f} img/s = {r2 / r1:.2f}x one actor (target >= 1.6x with 2 free cores)')
-    print(f'steady state (time inside the actors\' shards, against the single process\'s captioning):')
+    print('steady state (time inside the actors\' shards, against the single process\'s captioning):')
     print(f'  Ray, 1 actor              : {args.n / busy[1]:6.2f} img/s = {work / busy[1]:.0%} of single process ({args.n / work:.2f} img/s)')
     print(f'  Ray, 2 actors             : {args.n / busy[2]:6.2f} img/s = {busy[1] / busy[2]:.2f}x one actor')
     print(f'Ray overhead: {(busy[1] - work) / args.n * 1000:+.0f} ms an image in the actor (Parquet writing, task hand-off), '

@@ -241,8 +241,8 @@ def caption_corpus_command(items:list, # Image paths
                           )->int:
     "What `clipcap-image --ray` does: caption into shards, list the failed images on stderr; the exit code."
     if not args.out_dir: raise UsageError("--ray and --ray-address write Parquet shards: give their folder with --out-dir DIR")
-    from clipcap.distributed import caption_corpus, read_caption_shards
-    run = caption_corpus(items, args.out_dir, address=args.ray_address, checkpoint=checkpoint_of(args),
+    from clipcap.distributed import RayPool, caption_corpus, read_caption_shards
+    run = caption_corpus(items, args.out_dir, pool=RayPool(address=args.ray_address), checkpoint=checkpoint_of(args),
                          batch_size=args.batch_size, device=args.device, dtype=args.dtype, decode=decode)
     for e in read_caption_shards(args.out_dir, ['error']).error.dropna(): print(f"error: {e}", file=sys.stderr)
     print(f"{run.n_images} images captioned into {len(run.shards)} shards in {run.out_dir} ({run.n_reused} reused)")
@@ -319,9 +319,9 @@ def ray_videos_command(videos:list, # Video paths
                        options:dict, # `caption_video`'s options
                       )->int:
     "What `clipcap-video --ray` does: caption the videos, one line each, failures on stderr; the exit code."
-    from clipcap.distributed import caption_videos
+    from clipcap.distributed import RayPool, caption_videos
     index = Path(args.index or Path(args.out_dir or '.')/'segments.parquet')
-    df = caption_videos(videos, index, address=args.ray_address, checkpoint=checkpoint_of(args), batch_size=args.batch_size,
+    df = caption_videos(videos, index, pool=RayPool(address=args.ray_address), checkpoint=checkpoint_of(args), batch_size=args.batch_size,
                         device=args.device, dtype=args.dtype, decode=decode_of(args), **options)
     for v, g in df.groupby('video', sort=False):
         if g.error.iloc[0] is not None: print(f"error: {g.error.iloc[0]}", file=sys.stderr)

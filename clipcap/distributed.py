@@ -19,8 +19,8 @@ from .video import caption_video
 # %% auto #0
 __all__ = ['LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', 'connect', 'show_progress', 'read_path_list',
            'is_ray_dataset', 'list_images', 'caption_table', 'shard_name', 'shard_complete', 'pool_size', 'actor_map',
-           'ShardCaptioner', 'read_caption_shards', 'count_errors', 'CorpusCaptions', 'caption_corpus', 'segment_rows',
-           'VideoCaptioner', 'caption_videos', 'ShardEncoder', 'RayRunner']
+           'RayPool', 'ShardCaptioner', 'read_caption_shards', 'count_errors', 'CorpusCaptions', 'caption_corpus',
+           'segment_rows', 'VideoCaptioner', 'caption_videos', 'ShardEncoder', 'RayRunner']
 
 # %% ../nbs/13_distributed.ipynb #c30376b7
 def require_ray():
@@ -142,6 +142,25 @@ def actor_map(items:list, # Work items (dicts of plain values), one per call
                                                 num_gpus=num_gpus, compute=ray.data.ActorPoolStrategy(size=n))
     yield from ds.iter_rows()
 
+# %% ../nbs/13_distributed.ipynb #9717e2ea
+@dataclass
+class RayPool:
+    "Where and how wide work runs on Ray: the cluster, and one actor a copy of the model."
+    actors:int|None=None # Actors, each with its own model (default: as many as the cluster fits)
+    num_cpus:float=1 # CPUs an actor
+    num_gpus:float|None=None # GPUs an actor, a fraction to share one (default: 1 when the cluster has GPUs, else 0)
+    address:str|None=None # Ray cluster (None: the one connected, else one started here)
+
+    def map(self, items:list, # Work items (dicts of plain values)
+            cls, # Callable class, built once an actor with `kwargs`
+            kwargs:dict, # Its constructor's arguments
+            progress:bool=True, # Show Ray Data's progress bars
+           ):
+        "Connect, then `actor_map` `items` over a pool of this size; yields the rows."
+        connect(self.address); show_progress(progress)
+        yield from actor_map(items, cls, kwargs, self.actors, self.num_cpus, self.num_gpus)
+
+
 # %% ../nbs/13_distributed.ipynb #2c9acc0f
 class ShardCaptioner:
     "Ray Data callable class: one `Captioner` an actor; each item is a shard it captions and writes."
@@ -202,13 +221,10 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
                    out_dir:str|Path, # Folder of the Parquet shards (created; a run there is resumed)
                    checkpoint:str|Path='S', # What `Captioner` takes, as a name or path every actor can load
                    shard_size:int=1000, # Images a shard: the unit of work and of resumption
-                   actors:int|None=None, # Actors, each with its own model (default: as many as the cluster fits)
-                   num_cpus:float=1, # CPUs an actor
-                   num_gpus:float|None=None, # GPUs an actor, a fraction to share one (default: 1 when the cluster has GPUs, else 0)
+                   pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
                    batch_size:int=32, # Images a model call
                    device:str|None=None, # Model device in each actor (default: its GPU when it has one)
                    dtype:str|None=None, # Model dtype (default: the weights' own)
-                   address:str|None=None, # Ray cluster (None: the one connected, else one started here)
                    limit:int|None=None, # Caption at most this many of the shards still to do (a run in parts)
                    progress:bool=True, # Show Ray Data's progress bars
                    decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
@@ -227,9 +243,8 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
     todo = [dict(shard=k, paths=paths[lo:hi], job=j) for (k, lo, hi), j in zip(shards, jobs) if not shard_complete(out/names[k], j)]
     reused, todo = len(shards) - len(todo), todo[:limit]
     write_json(dict(complete=False, shards=names, n_images=len(paths)), out/'manifest.json')
-    if todo: connect(address); show_progress(progress)
     kwargs = dict(out_dir=str(out.absolute()), checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
-    tasks = list(actor_map(todo, ShardCaptioner, kwargs, actors, num_cpus, num_gpus)) if todo else []
+    tasks = list((pool or RayPool()).map(todo, ShardCaptioner, kwargs, progress)) if todo else []
     done = [n for n, j in zip(names, jobs) if shard_complete(out/n, j)]
     write_json(dict(complete=len(done) == len(names), shards=names, n_images=len(paths)), out/'manifest.json')
     return CorpusCaptions(out, names, len(paths), sum(count_errors(out/n) for n in done), reused, len(done) == len(names), tasks)
@@ -270,13 +285,10 @@ class VideoCaptioner:
 def caption_videos(videos:list, # Video paths
                    index:str|Path, # Parquet file to write: every video's segments (a failed video: a row with its error)
                    checkpoint:str|Path='L', # What `Captioner` takes, as a name or path every actor can load
-                   actors:int|None=None, # Actors, each with its own model (default: as many as the cluster fits)
-                   num_cpus:float=1, # CPUs an actor
-                   num_gpus:float|None=None, # GPUs an actor, a fraction to share one (default: 1 when the cluster has GPUs, else 0)
+                   pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
                    batch_size:int=32, # Frames a model call
                    device:str|None=None, # Model device in each actor (default: its GPU when it has one)
                    dtype:str|None=None, # Model dtype (default: the weights' own)
-                   address:str|None=None, # Ray cluster (None: the one connected, else one started here)
                    progress:bool=True, # Show Ray Data's progress bars
                    decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
                    **video, # `caption_video` options: n_frames, strategy, out_dir, formats, save_frames, interval, threshold, lang
@@ -285,10 +297,9 @@ def caption_videos(videos:list, # Video paths
     videos = [str(Path(v).absolute()) for v in videos]
     if not videos: raise ValueError("no videos given")
     if video.get('out_dir') is not None: video['out_dir'] = str(Path(video['out_dir']).absolute())
-    connect(address); show_progress(progress)
     kwargs = dict(video=video, checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size,
                   decode=decode_config(decode).to_dict())
-    rows = list(actor_map([dict(video=v) for v in videos], VideoCaptioner, kwargs, actors, num_cpus, num_gpus))
+    rows = list((pool or RayPool()).map([dict(video=v) for v in videos], VideoCaptioner, kwargs, progress))
     order = {v: i for i, v in enumerate(videos)}
     rows.sort(key=lambda r: (order[r['video']], 0.0 if r['error'] is not None else r['start']))
     for r in rows: r['files'] = None if r['files'] is None else [str(f) for f in r['files']]
@@ -314,13 +325,8 @@ class ShardEncoder:
         return dict(shard=list(batch['k']))
 
 # %% ../nbs/13_distributed.ipynb #246b999e
-@dataclass
-class RayRunner:
+class RayRunner(RayPool):
     "A `build_feature_store` runner that encodes the shards on a pool of Ray actors: `build_feature_store(..., runner=RayRunner())`."
-    actors:int|None=None # Actors, each with its own encoder (default: as many as the cluster fits)
-    num_cpus:float=1 # CPUs an actor
-    num_gpus:float|None=None # GPUs an actor, a fraction to share one (default: 1 when the cluster has GPUs, else 0)
-    address:str|None=None # Ray cluster (None: the one connected, else one started here)
 
     def __call__(self, todo:list, # Shards to write: `(k, lo, hi)`
                  names:list, # Every image of the store, in order
@@ -335,8 +341,7 @@ class RayRunner:
                 ):
         "Encode and write the shards `todo`, as `clipcap.data.encode_shards` does, one shard a task."
         if not todo: return
-        connect(self.address); show_progress(progress)
         job = dict(encoder=encoder, names=list(names), images_dir=str(Path(images_dir).absolute()), encoder_sha=encoder_sha,
                    out_dir=str(Path(out_dir).absolute()), batch_size=batch_size, device=device)
         items = [dict(k=k, lo=lo, hi=hi) for k, lo, hi in todo]
-        for _ in actor_map(items, ShardEncoder, job, self.actors, self.num_cpus, self.num_gpus): pass
+        for _ in self.map(items, ShardEncoder, job, progress): pass
