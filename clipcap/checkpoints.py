@@ -11,7 +11,8 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file
 from .core import pick_device, precision_plan
-from .config import ClipCapConfig, get_config, DECODING, RELEASED, Released, released_name
+from .config import ClipCapConfig, get_config, DECODING, RELEASED, SIZES, Released, released_name
+from .tiny import REAL_SIZES
 from .model import ClipCapModel, ImageEncoder, complete_config, decoder_tokenizer, saved_weight
 
 # %% auto #0
@@ -173,7 +174,7 @@ def _checkpoint_config(sd:dict, config):
     if any(k.startswith(('ie.', 'mp.', 'td.')) for k in sd):
         if config is None:
             width = sd['td.model.transformer.wte.weight'].shape[1] if 'td.model.transformer.wte.weight' in sd else None
-            config = {768: 'S', 1024: 'L'}.get(width)
+            config = {REAL_SIZES[get_config(s).gpt_model]['n_embd']: s for s in SIZES}.get(width)  # each size's decoder width
             if config is None: raise ValueError(f"a clipgpt checkpoint of decoder width {width}: pass its config")
         return 'clipgpt', config
     if any(k.startswith('clip_project.') for k in sd): return 'clipcap', config or _clipcap_config(sd)

@@ -187,9 +187,9 @@ class Trainer:
     "What a run works with: settings, accelerator, model, optimizer, schedule, data, run folder and its `TrainState`."
     config:TrainConfig # How to train
     acc:Accelerator # Devices, processes and precision
-    model:torch.nn.Module # The model as `acc` prepared it (wrapped for DDP on several processes)
-    net:ClipCapModel # The same model unwrapped: what is saved, validated and sampled
-    optimizer:torch.optim.Optimizer # AdamW over `net`'s trainable parameters
+    model:ClipCapModel # The model: what is saved, validated and sampled
+    wrapped:torch.nn.Module # The same model as `acc` prepared it for the training step (wrapped for DDP on several processes)
+    optimizer:torch.optim.Optimizer # AdamW over `model`'s trainable parameters
     scheduler:object # Warm-up and decay, stepped once per optimizer step
     store:FeatureStore # Stored image features and captions
     train_ds:CaptionDataset # The training captions
@@ -267,7 +267,7 @@ def _open_run(t:Trainer, source:Path|None):
     if not t.acc.is_main_process: return
     if source is None or t.out.resolve() != source.resolve():
         t.out.mkdir(parents=True, exist_ok=True)
-        _export(t.net, t.out / 'last')
+        _export(t.model, t.out / 'last')
         if source is not None and (source / 'best').is_dir(): _export(ClipCapModel.from_pretrained(source / 'best'), t.out / 'best')
     atomic_write(t.out / 'run.json', lambda p: Path(p).write_text(json.dumps(t.state.run, indent=1)))
     t.wandb = _wandb_run(t.config, t.state.run, t.out)
@@ -294,10 +294,10 @@ def make_trainer(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-m
     train_ds, val_ds = _caption_datasets(store, net, config, acc.num_processes)
     optimizer = make_optimizer(net.to(acc.device), config)
     scheduler = make_scheduler(optimizer, config, len(train_ds) // (config.batch_size * config.grad_accum * acc.num_processes) * config.epochs)
-    model, optimizer = acc.prepare(net, optimizer)
+    wrapped, optimizer = acc.prepare(net, optimizer)
     run = dict(train_config=asdict(config), model_config=net.config.to_dict(), data=str(getattr(store, 'path', data)),
                processes=acc.num_processes, mixed_precision=acc.mixed_precision, device=str(acc.device))
-    t = Trainer(config, acc, model, net, optimizer, scheduler, store, train_ds, val_ds, out, TrainState(run=run))
+    t = Trainer(config, acc, net, wrapped, optimizer, scheduler, store, train_ds, val_ds, out, TrainState(run=run))
     if saved is not None: _restore(t, saved, path)
     _open_run(t, None if path is None else path.parent)
     return t
@@ -312,11 +312,11 @@ def train_step(t:Trainer, # The run
     for j in range(A):  # each process takes its own `batch_size` captions of every micro-batch
         start = t.state.position * t.per_step + (j * acc.num_processes + acc.process_index) * c.batch_size
         batch = t.collate([t.train_ds[int(i)] for i in order[start:start + c.batch_size]])
-        with acc.no_sync(t.model) if j < A - 1 else contextlib.nullcontext():
-            loss = t.model(**{k: v.to(acc.device) for k, v in batch.items()}).loss
+        with acc.no_sync(t.wrapped) if j < A - 1 else contextlib.nullcontext():
+            loss = t.wrapped(**{k: v.to(acc.device) for k, v in batch.items()}).loss
             acc.backward(loss / A)
         total = total + loss.detach()
-    if c.grad_clip: acc.clip_grad_norm_([p for p in t.net.parameters() if p.requires_grad], c.grad_clip)
+    if c.grad_clip: acc.clip_grad_norm_([p for p in t.model.parameters() if p.requires_grad], c.grad_clip)
     t.optimizer.step()
     if not acc.optimizer_step_was_skipped: t.scheduler.step()
     t.optimizer.zero_grad(set_to_none=True)
@@ -345,7 +345,7 @@ def save_state(t:Trainer, # The run
     rng = gather_object([_rng_state()])
     if t.acc.is_main_process:
         snapshot = replace(t.state, rng=rng, optimizer=t.optimizer.state_dict(), scheduler=t.scheduler.state_dict(),
-                           model={n: p.detach().cpu().clone() for n, p in t.net.named_parameters() if p.requires_grad},
+                           model={n: p.detach().cpu().clone() for n, p in t.model.named_parameters() if p.requires_grad},
                            scaler=t.acc.scaler.state_dict() if t.acc.scaler is not None else None)
         snapshot.save(t.out / STATE_FILE)
         _write_logs(t.out, t.state)
@@ -355,7 +355,7 @@ def _samples(t:Trainer)->list[dict]:
     "Captions of the fixed sample images, with their references."
     idx, store = _sample_images(t.store, t.config.num_samples), t.store
     if not idx: return []
-    with t.acc.autocast(): caps = generate(t.net, store.embeddings[idx].to(t.acc.device), max_tokens=t.config.sample_tokens).captions
+    with t.acc.autocast(): caps = generate(t.model, store.embeddings[idx].to(t.acc.device), max_tokens=t.config.sample_tokens).captions
     refs = store.captions.groupby('image_idx')['caption']
     return [dict(image=str(store.images['image'].iloc[i]), caption=c, references=refs.get_group(i).tolist()) for i, c in zip(idx, caps)]
 
@@ -365,15 +365,15 @@ def end_epoch(t:Trainer, # The run, its epoch's steps done
              )->dict:
     "On the main process: validation loss and sample captions into the epoch log; `last/`, and `best/` when it is the best."
     st = t.state
-    val = _val_loss(t.net, t.val_ds, t.config.batch_size, t.acc.device)
+    val = _val_loss(t.model, t.val_ds, t.config.batch_size, t.acc.device)
     (s, n), epoch = st.losses['epoch'], st.epoch + 1
     rec = dict(epoch=epoch, step=st.step, train_loss=float(s) / max(n, 1), val_loss=val, lr=t.scheduler.get_last_lr()[0],
                seconds=seconds, samples_per_s=steps * t.per_step / seconds, samples=_samples(t))
     st.logs['epochs'].append(rec)
-    _export(t.net, t.out / 'last')
+    _export(t.model, t.out / 'last')
     if val is not None and (st.best is None or val < st.best['val_loss']):
         st.best = dict(epoch=epoch, val_loss=val)
-        _export(t.net, t.out / 'best')
+        _export(t.model, t.out / 'best')
     if t.wandb is not None: t.wandb.log({'train/epoch_loss': rec['train_loss'], 'val/loss': val, 'epoch': epoch}, step=st.step)
     if t.config.progress:
         tqdm.write(f"epoch {epoch}/{t.config.epochs}: train loss {rec['train_loss']:.4f}" + (f", val loss {val:.4f}" if val is not None else '')
@@ -385,7 +385,7 @@ def train_epoch(t:Trainer, # The run
                )->bool:
     "Train the rest of the current epoch and close it (`end_epoch`, `save_state`); True when `stop_after` stopped it first."
     c, st = t.config, t.state
-    t.model.train()
+    t.wrapped.train()
     t.train_ds.set_epoch(st.epoch)  # which caption of each image, with one_caption_per_image
     order = _epoch_order(len(t.train_ds), st.epoch, c.seed)
     bar = tqdm(total=t.steps_per_epoch, initial=st.position, desc=f"epoch {st.epoch + 1}/{c.epochs}", leave=False,
