@@ -53,8 +53,11 @@ def cold_caption(repeat:int, rev:str):
         args = [str(work / 'photo.jpg'), '-C', str(work / 'S'), '--no-render', '--max-tokens', '20', '--device', 'cpu']
         now = best([str(BIN / 'clipcap-image'), *args], repeat)
         subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', '-q', str(work / 'before'), rev], check=True)
-        env = {**os.environ, 'PYTHONPATH': str(work / 'before')}
-        before = best([sys.executable, '-c', 'import sys; from clipcap.captioner import image_cli; sys.exit(image_cli())', *args], repeat, env)
+        # the old code, not the installed package: its path first, and without the editable install's finder
+        old = (f"import sys; sys.path.insert(0, {str(work / 'before')!r}); "
+               "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+               "from clipcap.captioner import image_cli; assert 'before' in sys.modules['clipcap'].__file__; sys.exit(image_cli())")
+        before = best([sys.executable, '-c', old, *args], repeat)
         t_imp = best([sys.executable, '-c', 'import clipcap.captioner, clipcap.checkpoints'], repeat)
         print("\none 640x480 JPEG captioned cold (a fresh process: imports, model load, encode, 20 tokens, print), real-size clipgpt-S:")
         print(f"  now {now:.2f} s; before ({rev}) {before:.2f} s; ratio {before / now:.2f}×  (of which importing the library: {t_imp:.2f} s)")
