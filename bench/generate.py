@@ -8,16 +8,18 @@ on a shared, noisy machine even when the absolute figures move:
   (the original's loop);
 - generate() at batch 1 and batch 32 (KV cache, the prefix run once, one token per row per step);
 - generate() at batch 32 for a model in the original's layout (clipcap's own cached loop);
+- Hugging Face's `generate` at batch 32, greedy, with every step's scores kept (`output_scores`, which a caption's
+  score needs there), with the same fused GELU: what clipcap's loop replaces; its time and peak memory beside the loop's;
 - the roofline: a large fp32 matmul's GFLOP/s; a caption's FLOPs are counted from the parameter counts
   (2 FLOPs per weight per token that passes it, plus attention scores).
 
 Run: python bench/generate.py [--threads N] [--profile]
 """
-import argparse, time
+import argparse, threading, time
 from dataclasses import replace
 import torch
 from clipcap.model import random_model
-from clipcap.generate import generate
+from clipcap.generate import fast_decoding, generate
 
 NEW = 20  # new tokens per caption
 
@@ -40,6 +42,31 @@ def naive_caption(model, feats):
         logits = model.gpt(inputs_embeds=emb).logits  # every position, as the original
         ids = torch.cat([ids, logits[:, -1].softmax(-1).argmax(-1, keepdim=True)], 1)
     return ids
+
+
+@torch.inference_mode()
+def hf_generate(model, feats):
+    "Hugging Face's greedy `generate` from the prefixes, NEW tokens, every step's scores kept (as a caption's score needs)."
+    prefix, eos = model.prefix(feats), model.eos_token_id
+    with fast_decoding(model):
+        return model.gpt.generate(inputs_embeds=prefix, attention_mask=torch.ones(prefix.shape[:2], dtype=torch.long),
+                                  max_new_tokens=NEW, min_new_tokens=NEW, do_sample=False, eos_token_id=eos, pad_token_id=eos,
+                                  return_dict_in_generate=True, output_scores=True)
+
+
+def rss_mb():
+    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * 4096 / 2 ** 20
+
+
+def peak_growth(fn):
+    "Peak resident memory above the start while `fn` runs (MB, sampled every 2 ms)."
+    start, peak, running = rss_mb(), [0.0], [True]
+    def sample():
+        while running[0]: peak[0] = max(peak[0], rss_mb() - start); time.sleep(0.002)
+    t = threading.Thread(target=sample); t.start()
+    try: fn()
+    finally: running[0] = False; t.join()
+    return peak[0]
 
 
 def caption_flops(model):
@@ -97,15 +124,21 @@ def main():
     orig = random_model('clipgpt-S', with_encoder=False)
     orig.config = replace(orig.config, clipgpt_layout=True)
     t_32o = timed(lambda: generate(orig, feats, **opts))
+    hf_generate(model, feats[:2])
+    t_hf = timed(lambda: hf_generate(model, feats), repeat=2)
+    mem = dict(b32=peak_growth(lambda: generate(model, feats, **opts)), hf=peak_growth(lambda: hf_generate(model, feats)))
     gflops = matmul_gflops()
     step_gflops = step_gemm_gflops(model)
 
-    rate = dict(naive=n_naive / t_naive, b1=n_one / t_one, b32=32 / t_32, b32o=32 / t_32o)
+    rate = dict(naive=n_naive / t_naive, b1=n_one / t_one, b32=32 / t_32, b32o=32 / t_32o, hf=32 / t_hf)
     flops = caption_flops(model)
     print(f"naive (original's loop, batch 1, no cache): {rate['naive']:7.2f} captions/s")
     print(f"generate, batch 1:                          {rate['b1']:7.2f} captions/s   {rate['b1'] / rate['naive']:5.1f}x naive")
     print(f"generate, batch 32:                         {rate['b32']:7.2f} captions/s   {rate['b32'] / rate['naive']:5.1f}x naive")
     print(f"generate, batch 32, original layout:        {rate['b32o']:7.2f} captions/s   {rate['b32o'] / rate['naive']:5.1f}x naive")
+    print(f"Hugging Face generate, batch 32, scores kept: {rate['hf']:5.2f} captions/s   {rate['hf'] / rate['naive']:5.1f}x naive; "
+          f"generate is {rate['b32'] / rate['hf']:.2f}x as fast")
+    print(f"peak memory above the start, batch 32: generate +{mem['b32']:.0f} MB, Hugging Face generate +{mem['hf']:.0f} MB")
     print(f"roofline: fp32 2048^3 matmul {gflops:.1f} GFLOP/s; a caption needs {flops / 1e9:.2f} GFLOP")
     for name, key in (('batch 1', 'b1'), ('batch 32', 'b32'), ('batch 32, original layout', 'b32o')):
         achieved = rate[key] * flops / 1e9

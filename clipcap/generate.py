@@ -102,27 +102,23 @@ def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
 
 # %% ../nbs/06_generate.ipynb #4310ab29
 def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
-    "Decode with `model.gpt.generate` (greedy search, sampling or its beam search)."
+    "Hugging Face's beam search (`model.gpt.generate`)."
+    if c.stop_at_period: raise ValueError("beam_search='hf' can't stop at '.': use beam_search='clipcap', or stop_at_period=False")
     eos = model.eos_token_id
     extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only the flags that apply,
-    if c.beams > 1: extra['length_penalty'] = c.length_penalty                                     # so HF warns of nothing
-    mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)
+    mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)                 # so HF warns of nothing
     with warnings.catch_warnings():  # penalties on new tokens only is what we want: the prompt is a prefix, not tokens
         warnings.filterwarnings('ignore', message='Passing `(repetition_penalty|no_repeat_ngram_size)` with `inputs_embeds`')
         out = model.gpt.generate(inputs_embeds=prefix, attention_mask=mask, max_new_tokens=c.max_tokens,
                                  min_new_tokens=c.min_tokens, num_beams=c.beams, num_return_sequences=c.nbest,
                                  do_sample=c.do_sample, repetition_penalty=c.repetition_penalty,
-                                 no_repeat_ngram_size=c.no_repeat_ngram, eos_token_id=eos, pad_token_id=eos,
-                                 bos_token_id=eos, use_cache=True, return_dict_in_generate=True, output_scores=True, **extra)
-    seqs = out.sequences
-    is_eos = seqs == eos
-    keep = torch.where(is_eos.any(1), is_eos.int().argmax(1), seqs.shape[1])  # up to each row's first EOS
-    if c.beams > 1: return Decoded(seqs, out.sequences_scores.float(), keep)
-    # log-probability of each chosen token: its score minus the step's logsumexp (cheaper than a full log_softmax)
-    logp = torch.stack([s.gather(1, seqs[:, t, None])[:, 0] - s.logsumexp(-1) for t, s in enumerate(out.scores)], 1)
-    lengths = (keep + 1).clamp(max=seqs.shape[1])  # tokens scored: the caption and its EOS
-    total = logp.float().masked_fill(torch.arange(seqs.shape[1], device=seqs.device)[None] >= lengths[:, None], 0).sum(1)
-    return Decoded(seqs, total / lengths.float() ** c.length_penalty, keep)
+                                 no_repeat_ngram_size=c.no_repeat_ngram, length_penalty=c.length_penalty, eos_token_id=eos,
+                                 pad_token_id=eos, bos_token_id=eos, use_cache=True, return_dict_in_generate=True,
+                                 output_scores=True, **extra)  # output_scores: without it, no sequences_scores
+    is_eos = out.sequences == eos
+    keep = torch.where(is_eos.any(1), is_eos.int().argmax(1), out.sequences.shape[1])  # up to each row's first EOS
+    return Decoded(out.sequences, out.sequences_scores.float(), keep)
+
 
 # %% ../nbs/06_generate.ipynb #9e960be8
 def _stop_ids(model, c:DecodeConfig)->torch.Tensor:
@@ -139,10 +135,9 @@ def _kept(tokens:torch.Tensor, lengths:torch.Tensor, eos:int)->torch.Tensor:
     last = tokens.gather(1, (lengths.long() - 1).clamp(min=0)[:, None])[:, 0]
     return lengths.long() - (last == eos).long()
 
-def _generate_clipcap(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
+def _generate_loop(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "Greedy search or sampling that stops at EOS (and '.'); ClipCap's beams when asked for."
-    if c.beams > 1 and c.beam_search == 'clipcap': return _clipcap_beams(model, prefix, c)
-    if c.beams > 1: raise ValueError("beam_search='hf' can't stop at '.': use beam_search='clipcap', or stop_at_period=False")
+    if c.beams > 1: return _clipcap_beams(model, prefix, c)
     gpt, wte, stops, eos = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id
     x = prefix.repeat_interleave(c.nbest, 0)
     N, dev = x.shape[0], x.device
@@ -217,8 +212,7 @@ def generate(model, # A `ClipCapModel`
              fast_decoding(model):
             if c.seed is not None: torch.manual_seed(c.seed)
             prefix = (model.prefix(x) if x.ndim == 2 else x).to(model.device, model.gpt.dtype)
-            decoder = (_generate_clipgpt if clipgpt else _generate_clipcap if c.stop_at_period or (c.beams > 1 and c.beam_search == 'clipcap')
-                       else _generate_hf)
+            decoder = _generate_clipgpt if clipgpt else _generate_hf if c.beams > 1 and c.beam_search == 'hf' else _generate_loop
             decoded = decoder(model, prefix, c)
     finally: model.train(was_training)
     ids, caps = decoded.captions(model.tokenizer)
