@@ -105,8 +105,8 @@ def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "Hugging Face's beam search (`model.gpt.generate`)."
     if c.stop_at_period: raise ValueError("beam_search='hf' can't stop at '.': use beam_search='clipcap', or stop_at_period=False")
     eos = model.eos_token_id
-    extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only the flags that apply,
-    mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)                 # so HF warns of nothing
+    extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only what applies: HF warns of nothing
+    mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)
     with warnings.catch_warnings():  # penalties on new tokens only is what we want: the prompt is a prefix, not tokens
         warnings.filterwarnings('ignore', message='Passing `(repetition_penalty|no_repeat_ngram_size)` with `inputs_embeds`')
         out = model.gpt.generate(inputs_embeds=prefix, attention_mask=mask, max_new_tokens=c.max_tokens,
