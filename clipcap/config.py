@@ -14,7 +14,8 @@ from .core import SettingsError, write_json
 __all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'SIZES', 'PRESETS', 'RELEASED', 'BEAM_SEARCHES', 'MAX_BEAMS',
            'MAX_TOKENS', 'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS', 'STRATEGIES', 'SUBTITLE_FORMATS',
            'FRAME_CHOICES', 'require', 'is_number', 'ClipCapConfig', 'size_preset', 'get_config', 'Released',
-           'released_name', 'DecodeConfig', 'decode_config', 'TrainConfig', 'train_config', 'FrameSampling']
+           'released_name', 'DecodeConfig', 'settings_of', 'decode_config', 'TrainConfig', 'train_config',
+           'FrameSampling']
 
 # %% ../nbs/01_config.ipynb #dc82d2d2
 def require(ok:bool, # Whether the setting is acceptable
@@ -219,15 +220,20 @@ def _check_sampling(self:DecodeConfig):
     require(self.seed is None or is_number(self.seed, 0, 2**63 - 1, whole=True), f"{{seed}} must be a whole number >= 0, got {self.seed!r}", 'seed')
 
 # %% ../nbs/01_config.ipynb #229b8ad5
+def settings_of(cls:type, # A settings dataclass: `DecodeConfig`, `FrameSampling`, `TrainConfig`
+                base=None, # An instance, a dict of its fields, or None for the defaults
+                **changes, # Fields to change
+               ):
+    "A `cls` from an instance, a dict or nothing, with `changes` applied (unknown names are refused by name)."
+    d = asdict(base) if isinstance(base, cls) else dict(base or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known | set(changes) - known)
+    if unknown: raise TypeError(f"unknown {cls.__name__} fields {unknown}; choose from {sorted(known)}")
+    return cls(**{**d, **changes})
+
 def decode_config(decode:DecodeConfig|dict|None=None, # A config, a dict of its options, or None for the defaults
                   **changes, # Options to change
-                 )->DecodeConfig:
-    "A `DecodeConfig` from a config, a dict or nothing, with `changes` applied (unknown names are refused by name)."
-    base = asdict(decode) if isinstance(decode, DecodeConfig) else dict(decode or {})
-    known = {f.name for f in fields(DecodeConfig)}
-    unknown = sorted(set(base) - known | set(changes) - known)
-    if unknown: raise TypeError(f"unknown decoding options {unknown}; choose from {sorted(known)}")
-    return DecodeConfig(**{**base, **changes})
+                 )->DecodeConfig: return settings_of(DecodeConfig, decode, **changes)
 
 # %% ../nbs/01_config.ipynb #453e16e9
 @patch

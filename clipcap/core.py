@@ -13,8 +13,8 @@ if TYPE_CHECKING: import torch  # for annotations: torch itself is imported wher
 
 # %% auto #0
 __all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'default_mode', 'atomic_write', 'atomic_folder',
-           'write_json', 'write_csv', 'ClipcapError', 'UsageError', 'SettingsError', 'check_writable', 'pick_device',
-           'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
+           'write_json', 'write_csv', 'ClipcapError', 'UsageError', 'SettingsError', 'path_text', 'check_writable',
+           'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -94,6 +94,13 @@ class SettingsError(ClipcapError):
            )->str:
         "The message, each field written as `names` calls it."
         return self.template.format(**{f: (names or {}).get(f, f) for f in self.fields})
+
+# %% ../nbs/00_core.ipynb #4578b520
+def path_text(path:str|Path|bytes, # A file name, as the OS gave it
+             )->str:
+    "`path` as printable UTF-8 text: bytes that are not UTF-8 as `\\xNN`, control characters as escapes."
+    raw = os.fsencode(path).decode('utf-8', 'backslashreplace')
+    return ''.join(c if c.isprintable() else c.encode('unicode_escape').decode('ascii') for c in raw)
 
 # %% ../nbs/00_core.ipynb #dc91df42
 def check_writable(path:str|Path, # A file to be written, or a folder (`folder=True`)

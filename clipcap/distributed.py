@@ -11,10 +11,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from .core import atomic_write, import_extra
-from .captioner import Captioner, expand_images
+from .captioner import BATCH_SIZE, Captioner, expand_images
 from .config import DecodeConfig, decode_config
 from .data import encode_shards, fingerprint, remove_temporaries, shard_ranges, write_json
-from .video import caption_video
+from .video import video_results
 
 # %% auto #0
 __all__ = ['LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', 'connect', 'show_progress', 'read_path_list',
@@ -222,7 +222,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
                    checkpoint:str|Path='S', # What `Captioner` takes, as a name or path every actor can load
                    shard_size:int=1000, # Images a shard: the unit of work and of resumption
                    pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
-                   batch_size:int=32, # Images a model call
+                   batch_size:int=BATCH_SIZE, # Images a model call
                    device:str|None=None, # Model device in each actor (default: its GPU when it has one)
                    dtype:str|None=None, # Model dtype (default: the weights' own)
                    limit:int|None=None, # Caption at most this many of the shards still to do (a run in parts)
@@ -264,16 +264,16 @@ def segment_rows(video:str, # The video's path
 
 # %% ../nbs/17_distributed.ipynb #58d9c7c2
 class VideoCaptioner:
-    "Ray Data callable class: one `Captioner` an actor; each item is a video it captions with `caption_video`."
-    def __init__(self, video:dict, # `caption_video` options: n_frames, strategy, out_dir, formats, save_frames, interval, ...
+    "Ray Data callable class: one `Captioner` an actor; each item is a video it captions with `clipcap.video.video_results`."
+    def __init__(self, video:dict, # `video_results` options: sampling, out_dir, formats, save_frames, lang
                  **captioner, # `Captioner` options: checkpoint, device, dtype, batch_size, decoding options
                 ):
         self.video, self.cap = video, Captioner(**captioner)
 
     def caption(self, path:str)->list[dict]:
         "Caption one video; its segment rows (a failure is a row with the error, naming the video)."
-        try: return segment_rows(path, caption_video(path, checkpoint=self.cap, progress=False, **self.video))
-        except Exception as e: return segment_rows(path, error=str(e) if path in str(e) else f"{path}: {type(e).__name__}: {e}")
+        (_, r), = video_results([path], captioner=self.cap, progress=False, **self.video)
+        return segment_rows(path, error=str(r)) if isinstance(r, Exception) else segment_rows(path, r)
 
     def __call__(self, batch:dict, # A column `video` of paths
                 )->dict:
@@ -286,12 +286,12 @@ def caption_videos(videos:list, # Video paths
                    index:str|Path, # Parquet file to write: every video's segments (a failed video: a row with its error)
                    checkpoint:str|Path='L', # What `Captioner` takes, as a name or path every actor can load
                    pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
-                   batch_size:int=32, # Frames a model call
+                   batch_size:int=BATCH_SIZE, # Frames a model call
                    device:str|None=None, # Model device in each actor (default: its GPU when it has one)
                    dtype:str|None=None, # Model dtype (default: the weights' own)
                    progress:bool=True, # Show Ray Data's progress bars
                    decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
-                   **video, # `caption_video` options: n_frames, strategy, out_dir, formats, save_frames, interval, threshold, lang
+                   **video, # `video_results` options: sampling (a `FrameSampling` or its fields), out_dir, formats, save_frames, lang
                   )->pd.DataFrame:
     "Caption videos on a pool of Ray actors, one video a task, each written as `caption_video` writes it; returns the index."
     videos = [str(Path(v).absolute()) for v in videos]
