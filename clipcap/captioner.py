@@ -14,9 +14,9 @@ from PIL import Image
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import SettingsError, path_text, write_csv, write_json
-from .config import get_config, DecodeConfig, decode_config
+from .config import DecodeConfig, decode_config
 from .model import ClipCapModel
-from .checkpoints import load_model, released_name, CHECKPOINT_SUFFIXES
+from .checkpoints import CHECKPOINT_SUFFIXES, clipgpt_size, load_model, released_name
 from .image_files import load_image, ImageLoadError, render_caption
 from .generate import GenerationOutput, generate
 
@@ -74,6 +74,7 @@ class Captioner:
                  num_workers:int=4, # Threads reading images
                  progress:bool=False, # Show a progress bar
                  cache:str|Path|None=None, # Cache of released weights
+                 size:str|None=None, # 'S' or 'L': refuse a clipgpt model of the other size (`load_model`)
                  decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
                  **options, # Changes to `decode` by name: beams, nbest, temperature, max_tokens, ...
                 ):
@@ -81,7 +82,7 @@ class Captioner:
             if not (isinstance(v, int) and v >= 1): raise SettingsError(f"{{{k}}} must be a whole number >= 1, got {v!r}", k)
         self.checkpoint, self.decode = checkpoint, decode_config(decode, **options)
         self.batch_size, self.num_workers, self.progress = batch_size, num_workers, progress
-        self.model = load_model(checkpoint, device, dtype, cache=cache)
+        self.model = load_model(checkpoint, device, dtype, cache=cache, size=size)
         self.render_tag = render_tag(checkpoint, self.model)
 
     @property
@@ -95,17 +96,11 @@ class Captioner:
 def render_tag(checkpoint, # What the model was loaded from
                model:ClipCapModel, # The model
               )->str:
-    "Tag of rendered file names (`<stem>-R<tag>.jpg`): S/L for the original's architectures, else the checkpoint's name."
-    c = model.config
-    for s in 'SL':
-        p = get_config(s)
-        if c.mapping == 'clipgpt' and (c.clip_model, c.gpt_model) == (p.clip_model, p.gpt_model): return s
-    if released_name(checkpoint): return released_name(checkpoint)
-    if isinstance(checkpoint, (str, Path)):
-        p = Path(str(checkpoint).rstrip('/\\'))
-        name = p.stem if p.suffix in CHECKPOINT_SUFFIXES else p.name
-    else: name = c.mapping
-    return re.sub(r'[^A-Za-z0-9_.-]+', '_', name) or 'model'
+    "Tag of rendered file names (`<stem>-R<tag>.jpg`): S/L for clipgpt's architectures, else the checkpoint's name."
+    if (size := clipgpt_size(model.config)) or (size := released_name(checkpoint)): return size
+    if not isinstance(checkpoint, (str, Path)): return model.config.mapping
+    p = Path(str(checkpoint).rstrip('/\\'))
+    return re.sub(r'[^A-Za-z0-9_.-]+', '_', p.stem if p.suffix in CHECKPOINT_SUFFIXES else p.name) or 'model'
 
 # %% ../nbs/11_captioner.ipynb #cde015ac
 @torch.inference_mode()

@@ -10,14 +10,15 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
-from .core import ClipcapError, pick_device, precision_plan
+from .core import ClipcapError, SettingsError, pick_device, precision_plan
 from .config import ClipCapConfig, get_config, DECODING, RELEASED, SIZES, Released, released_name
 from .tiny import REAL_SIZES
 from .model import ClipCapModel, ImageEncoder, complete_config, decoder_tokenizer, saved_weight
 
 # %% auto #0
 __all__ = ['CHECKPOINT_SUFFIXES', 'load_state_dict', 'convert_clipgpt_checkpoint', 'convert_clipcap_checkpoint',
-           'clipcap_transformer_keys', 'cache_dir', 'download_from_drive', 'fetch_released', 'load_model']
+           'clipcap_transformer_keys', 'cache_dir', 'download_from_drive', 'fetch_released', 'clipgpt_size',
+           'load_model']
 
 # %% ../nbs/05_checkpoints.ipynb #7f18ca59
 def _read_checkpoint_file(path:Path)->object:
@@ -253,6 +254,13 @@ def _find_model(checkpoint:str|Path|ClipCapModel, config, tokenizer, cache)->Cli
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint file or folder")
     return ClipCapModel.from_pretrained(str(checkpoint))  # a hub id
 
+# %% ../nbs/05_checkpoints.ipynb #a0f27e85
+def clipgpt_size(config:ClipCapConfig, # A model's config
+                )->str|None:
+    "'S' or 'L' when `config` is clipgpt's released architecture of that size (backbones and mapping), else None."
+    same = lambda p: config.mapping == 'clipgpt' and (config.clip_model, config.gpt_model) == (p.clip_model, p.gpt_model)
+    return next((s for s in SIZES if same(get_config(s))), None)
+
 # %% ../nbs/05_checkpoints.ipynb #7dbda70c
 def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, checkpoint file, hub id, or a model
                device:str|torch.device|None=None, # Default: 'cuda' when available, else 'cpu'
@@ -260,10 +268,14 @@ def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, ch
                config:ClipCapConfig|str|None=None, # Architecture of a checkpoint file (default: read from its keys)
                tokenizer=None, # Tokenizer for a converted checkpoint file (default: the config's)
                cache:str|Path|None=None, # Cache of released weights (default: `cache_dir()`)
+               size:str|None=None, # 'S' or 'L': refuse a clipgpt model of the other size
               )->ClipCapModel:
     "A `ClipCapModel` (with its image encoder) in eval mode, on `device`, in `dtype` (a model passed in is moved in place)."
     device = pick_device(device)
     precision_plan(device, dtype)  # an unknown dtype is refused before anything loads
     model = _find_model(checkpoint, config, tokenizer, cache)
+    found = clipgpt_size(model.config)
+    if size and found and found != str(size).upper():
+        raise SettingsError(f"{{size}} {size} was given, but {checkpoint} is clipgpt's {found} model: drop {{size}}, or give the matching size", 'size')
     model.load_encoder()
     return model.to(device=device).set_precision(dtype).eval()  # set_precision casts, where a dtype asks for it
