@@ -12,17 +12,16 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from .core import atomic_write, atomic_folder, PLANS
+from .core import PLANS, SettingsError, atomic_write, atomic_folder, fingerprint, remove_stale, write_csv, write_json
 from .config import ClipCapConfig, get_config, SPLIT_RATIOS
 from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES
 
 # %% auto #0
-__all__ = ['COLUMNS', 'CAPTION_FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'write_json',
-           'fingerprint', 'shard_ranges', 'remove_temporaries', 'feature_shard_path', 'encode_shards',
-           'build_feature_store', 'FeatureStore', 'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions',
-           'CaptionDataset']
+__all__ = ['COLUMNS', 'CAPTION_FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'shard_ranges',
+           'feature_shard_path', 'encode_shards', 'build_feature_store', 'FeatureStore', 'make_synthetic_dataset',
+           'import_legacy_pickle', 'collate_captions', 'CaptionDataset']
 
 # %% ../nbs/07_data.ipynb #4a84fe0a
 COLUMNS = ['image', 'caption', 'split']
@@ -172,28 +171,12 @@ def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
     return df
 
 # %% ../nbs/07_data.ipynb #5f2775b8
-def write_json(obj, # Anything JSON can write
-               path:str|Path, # File to write
-              )->Path:
-    "Write `obj` as indented JSON, all at once (`atomic_write`)."
-    return atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=2)))
-
-def fingerprint(*parts, # Values that decide a result (anything JSON can write, else their `str`)
-               )->str:
-    "SHA-1 of `parts` written as JSON: what a shard (of features or of captions) was made from."
-    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
 def shard_ranges(n:int, # Number of inputs
                  shard_size:int, # Inputs a shard
                 )->list[tuple]:
     "`(k, lo, hi)` of each shard of `n` inputs."
-    if shard_size < 1: raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if shard_size < 1: raise SettingsError(f"shard_size must be >= 1, got {shard_size}")
     return [(k, lo, min(lo + shard_size, n)) for k, lo in enumerate(range(0, n, shard_size))]
-
-def remove_temporaries(folder:str|Path, # A folder `atomic_write` writes into
-                      ):
-    "Delete the temporary files (`.NAME.*.tmp`) that atomic writes of a killed run left in `folder`."
-    for tmp in Path(folder).glob('.*.tmp'): tmp.unlink()
 
 # %% ../nbs/07_data.ipynb #b3eb602c
 _ARCH = ('hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'image_size', 'patch_size', 'projection_dim')
@@ -328,7 +311,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     df = split_by_image(df, ratios, seed)
     out, images_dir = Path(out_dir), Path(images_dir)
     (out/'shards').mkdir(parents=True, exist_ok=True)
-    remove_temporaries(out/'shards')
+    remove_stale(out/'shards')
     names = list(dict.fromkeys(df.image))
     enc, info = _resolve_encoder(encoder)
     enc_sha = fingerprint(info)
@@ -341,7 +324,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                              f"({old.get('encoder_info', {}).get('clip_model')}); pass overwrite=True to replace it, or choose another folder")
         if overwrite:  # start afresh, also when the plan is the same (e.g. the images folder was wrong the first time)
             for p in (out/'shards').glob('shard-*.safetensors'): p.unlink()
-    write_json(dict(complete=False, plan=plan, encoder_info=info), meta_path)
+    write_json(meta_path, dict(complete=False, plan=plan, encoder_info=info))
     if save_encoder or (save_encoder is None and info['clip_model'] is None): _save_encoder(enc, out/'image_encoder')
 
     shards = shard_ranges(len(names), shard_size)
@@ -352,8 +335,6 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     return _finalize(out, df, names, shards, shard_path, info, plan)
 
 # %% ../nbs/07_data.ipynb #a40f3ee6
-def _write_csv(df:pd.DataFrame, path:Path): atomic_write(path, lambda p: df.to_csv(p, index=False))
-
 def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, info:dict, plan:dict)->FeatureStore:
     "Write the indexes of a store whose shards are all done, then mark it complete."
     from safetensors import safe_open
@@ -366,11 +347,11 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, in
     idx = {n: i for i, n in enumerate(kept)}
     split = df.drop_duplicates('image').set_index('image').split
     caps = df[df.image.isin(list(idx))]
-    _write_csv(pd.DataFrame({'image': kept, 'split': split[kept].values}), out/'images.csv')
-    _write_csv(pd.DataFrame({'image_idx': caps.image.map(idx).values, 'caption': caps.caption.values, 'split': caps.split.values}), out/'captions.csv')
-    _write_csv(pd.DataFrame({'image': list(failed), 'reason': list(failed.values())}, columns=['image', 'reason']), out/'failed.csv')
-    write_json(dict(complete=True, plan=plan, encoder_info=info, n_images=len(kept), n_failed=len(failed),
-                     shards=[shard_path(k).name for k, _, _ in shards]), out/'store.json')
+    write_csv(out/'images.csv', [dict(image=im, split=split[im]) for im in kept], ['image', 'split'])
+    write_csv(out/'captions.csv', [dict(image_idx=idx[im], caption=c, split=sp) for im, c, sp in zip(caps.image, caps.caption, caps.split)], ['image_idx', 'caption', 'split'])
+    write_csv(out/'failed.csv', [dict(image=im, reason=why) for im, why in failed.items()], ['image', 'reason'])
+    write_json(out/'store.json', dict(complete=True, plan=plan, encoder_info=info, n_images=len(kept), n_failed=len(failed),
+                                      shards=[shard_path(k).name for k, _, _ in shards]))
     if names and not kept:
         name, reason = next(iter(failed.items()))
         raise ValueError(f"{out}: none of the {len(names)} images could be read (e.g. {name}: {reason}); is the images folder right? "

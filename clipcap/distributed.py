@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from .core import atomic_write, import_extra
+from .core import atomic_write, fingerprint, import_extra, remove_stale, write_json
 from .captioner import BATCH_SIZE, Captioner, expand_images
 from .config import DecodeConfig, decode_config
-from .data import encode_shards, fingerprint, remove_temporaries, shard_ranges, write_json
+from .data import encode_shards, shard_ranges
 from .video import video_results
 
 # %% auto #0
@@ -234,7 +234,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
     paths, out, decode = list_images(source), Path(out_dir), asdict(decode_config(decode, **options))
     if not paths: raise ValueError(f"no images in {source!r}")
     out.mkdir(parents=True, exist_ok=True)
-    remove_temporaries(out)  # left by a killed run
+    remove_stale(out)  # left by a killed run
     shards = shard_ranges(len(paths), shard_size)
     names = [shard_name(k) for k, _, _ in shards]
     for old in out.glob('captions-*.parquet'):
@@ -242,11 +242,11 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
     jobs = [fingerprint(str(checkpoint), dtype, decode, paths[lo:hi]) for _, lo, hi in shards]
     todo = [dict(shard=k, paths=paths[lo:hi], job=j) for (k, lo, hi), j in zip(shards, jobs) if not shard_complete(out/names[k], j)]
     reused, todo = len(shards) - len(todo), todo[:limit]
-    write_json(dict(complete=False, shards=names, n_images=len(paths)), out/'manifest.json')
+    write_json(out/'manifest.json', dict(complete=False, shards=names, n_images=len(paths)))
     kwargs = dict(out_dir=str(out.absolute()), checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
     tasks = list((pool or RayPool()).map(todo, ShardCaptioner, kwargs, progress)) if todo else []
     done = [n for n, j in zip(names, jobs) if shard_complete(out/n, j)]
-    write_json(dict(complete=len(done) == len(names), shards=names, n_images=len(paths)), out/'manifest.json')
+    write_json(out/'manifest.json', dict(complete=len(done) == len(names), shards=names, n_images=len(paths)))
     return CorpusCaptions(out, names, len(paths), sum(count_errors(out/n) for n in done), reused, len(done) == len(names), tasks)
 
 # %% ../nbs/17_distributed.ipynb #5068f262
