@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import SettingsError, path_text, write_csv, write_json
+from .core import Journal, SettingsError, path_text, write_csv, write_json
 from .config import DecodeConfig, decode_config
 from .model import ClipCapModel
 from .checkpoints import CHECKPOINT_SUFFIXES, clipgpt_size, load_model, released_name
@@ -22,7 +22,7 @@ from .generate import GenerationOutput, generate
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'BATCH_SIZE', 'RESULT_COLUMNS', 'expand_images', 'CaptionResult', 'Captioner', 'render_tag',
-           'caption_images', 'write_results']
+           'write_results', 'journal_path', 'image_results', 'caption_images']
 
 # %% ../nbs/11_captioner.ipynb #21e97ba2
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
@@ -83,7 +83,7 @@ class Captioner:
         self.checkpoint, self.decode = checkpoint, decode_config(decode, **options)
         self.batch_size, self.num_workers, self.progress = batch_size, num_workers, progress
         self.model = load_model(checkpoint, device, dtype, cache=cache, size=size)
-        self.render_tag = render_tag(checkpoint, self.model)
+        self.render_tag, self.note = render_tag(checkpoint, self.model), None  # note: what a run wants said (a journal set aside)
 
     @property
     def encoder(self): return self.model.encoder
@@ -181,7 +181,7 @@ def __call__(self:Captioner, batch:dict, # Columns, one of them 'image' (picture
     out['caption'], out['error'] = [r.caption for r in results], [r.error for r in results]
     return out
 
-# %% ../nbs/11_captioner.ipynb #4f3a4de1
+# %% ../nbs/11_captioner.ipynb #6e5b14e5
 def _render_name(source:str, # The image's label
                  tag:str, # The model's render tag
                  used:set, # Names given so far in this run (updated)
@@ -193,26 +193,20 @@ def _render_name(source:str, # The image's label
     used.add(name)
     return name
 
-# %% ../nbs/11_captioner.ipynb #01ca85b0
-def caption_images(paths, # Paths, folders, globs, Pillow images or arrays
-                   checkpoint:str|Path|ClipCapModel='S', # What `Captioner` takes (when no `captioner` is given)
-                   res_path:str|Path|None=None, # Write `<stem>-R<tag>.jpg` renders here (None: no renders)
-                   captioner:Captioner|None=None, # A loaded captioner to use
-                   **options, # `Captioner` options (when no `captioner` is given): device, dtype, batch_size, decoding options, ...
-                  )->list[CaptionResult]:
-    "Caption images (per-image errors in the results), optionally rendering each captioned image."
-    if captioner is not None and options: raise TypeError(f"options {sorted(options)} belong to the Captioner passed as captioner")
-    cap = captioner or Captioner(checkpoint=checkpoint, **options)
-    results, used = [], set()
-    for r, im in cap.iter_results(paths):
-        if r.ok and res_path is not None:
-            path = Path(res_path) / _render_name(r.source, cap.render_tag, used)
-            try: r.render = str(render_caption(im, r.caption, path))
-            except Exception as e: r.error = f"{path_text(r.source)}: could not write {path_text(path)} ({type(e).__name__}: {e})"
-        results.append(r)
-    return results
+# %% ../nbs/11_captioner.ipynb #4f5acfe9
+def _render(r:CaptionResult, # A result, captioned
+            image, # Its picture
+            res_path:Path, # The renders' folder
+            tag:str, # The model's render tag
+            used:set, # Render names given so far in the run
+           )->CaptionResult:
+    "Draw the result's picture under its caption into `res_path`; a render that fails is the result's error."
+    path = res_path / _render_name(r.source, tag, used)
+    try: r.render = str(render_caption(image, r.caption, path))
+    except Exception as e: r.error = f"{path_text(r.source)}: could not write {path_text(path)} ({type(e).__name__}: {e})"
+    return r
 
-# %% ../nbs/11_captioner.ipynb #84645842
+# %% ../nbs/11_captioner.ipynb #1529c696
 RESULT_COLUMNS = ['source', 'caption', 'score', 'error', 'render']
 
 def write_results(results:list, # `CaptionResult`s, as `caption_images` returns them
@@ -223,3 +217,63 @@ def write_results(results:list, # `CaptionResult`s, as `caption_images` returns 
     rows = [{**asdict(r), 'source': path_text(r.source), 'render': r.render and path_text(r.render)} for r in results]
     if json_path: write_json(json_path, rows)
     if csv_path: write_csv(csv_path, rows, RESULT_COLUMNS)
+
+# %% ../nbs/11_captioner.ipynb #4f9e4c6c
+def journal_path(json_path=None, csv_path=None, res_path=None)->Path|None:
+    "Where a run with these outputs keeps its journal: beside the JSON, else the CSV, else in the renders' folder."
+    if json_path or csv_path: p = Path(json_path or csv_path); return p.with_name(f'.{p.name}.clipcap-journal.jsonl')
+    return Path(res_path) / '.clipcap-journal.jsonl' if res_path is not None else None
+
+# %% ../nbs/11_captioner.ipynb #e3df7122
+@patch
+def run_key(self:Captioner, res_path=None, # The renders' folder, if any
+           )->dict:
+    "What this captioner's results depend on: the model, how it runs and decodes, and where renders go."
+    ck = str(self.checkpoint) if isinstance(self.checkpoint, (str, Path)) else self.render_tag
+    return dict(model=ck, config=self.model.config.to_dict(), precision=str(self.model.precision), device=self.model.device.type,
+                decode=asdict(self.decode), renders=res_path and os.path.realpath(res_path))
+
+# %% ../nbs/11_captioner.ipynb #7fe21c23
+def _from_journal(record:dict)->CaptionResult|None:
+    "The result a journal line holds, or None when its render has gone since."
+    r = CaptionResult(**{k: v for k, v in record.items() if k != 'id'})
+    if r.nbest: r.nbest = [tuple(x) for x in r.nbest]
+    return None if r.render and not Path(r.render).is_file() else r
+
+# %% ../nbs/11_captioner.ipynb #c9d70cd3
+def image_results(paths, # Paths, folders, globs, Pillow images or arrays
+                  checkpoint:str|Path|ClipCapModel='S', # What `Captioner` takes (when no `captioner` is given)
+                  res_path:str|Path|None=None, # Write `<stem>-R<tag>.jpg` renders here (None: no renders)
+                  json_path:str|Path|None=None, # At the end, write every result here (`write_results`)
+                  csv_path:str|Path|None=None, # At the end, write `RESULT_COLUMNS` here
+                  resume:bool=True, # Take up what a stopped run with the same settings finished (False: start afresh)
+                  captioner:Captioner|None=None, # A loaded captioner to use
+                  **options, # `Captioner` options (when no `captioner` is given): device, dtype, batch_size, decoding options, ...
+                 ):
+    "Caption images, yielding each `CaptionResult` as it is made; render them, and write the results at the end; resumable."
+    if captioner is not None and options: raise TypeError(f"options {sorted(options)} belong to the Captioner passed as captioner")
+    cap, items = captioner or Captioner(checkpoint=checkpoint, **options), expand_images(paths)
+    jp = journal_path(json_path, csv_path, res_path)
+    journal = Journal(jp, cap.run_key(res_path), resume) if jp else None
+    if journal and journal.note: cap.note = journal.note
+    done = {i: r for i, rec in (journal.done if journal else {}).items() if (r := _from_journal(rec)) is not None}
+    fresh = cap.iter_results([x for x in items if str(x) not in done], expand=False)
+    results, used, batch = [], {Path(r.render).name for r in done.values() if r.render}, []
+    for x in items:
+        if str(x) in done: results.append(done[str(x)]); yield results[-1]; continue
+        r, im = next(fresh)
+        if r.ok and res_path is not None: _render(r, im, Path(res_path), cap.render_tag, used)
+        results.append(r); batch.append(r)
+        if journal and len(batch) == cap.batch_size: journal.record([dict(asdict(b), id=b.source) for b in batch]); batch = []
+        yield r
+    write_results(results, json_path, csv_path)
+    if journal: journal.finish()
+
+# %% ../nbs/11_captioner.ipynb #eff96954
+def caption_images(paths, # Paths, folders, globs, Pillow images or arrays
+                   checkpoint:str|Path|ClipCapModel='S', # What `Captioner` takes (when no `captioner` is given)
+                   res_path:str|Path|None=None, # Write `<stem>-R<tag>.jpg` renders here (None: no renders)
+                   **kwargs, # More of `image_results`: json_path, csv_path, resume, captioner, `Captioner` options
+                  )->list[CaptionResult]:
+    "Caption images (per-image errors in the results), optionally rendering each and writing the results: `image_results`, as a list."
+    return list(image_results(paths, checkpoint, res_path, **kwargs))

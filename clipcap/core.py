@@ -138,6 +138,7 @@ class Journal:
                 ):
         self.path, self.key, self.done, self.note = Path(path), fingerprint(key), {}, None
         if resume and self.path.is_file(): self._read()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.done: atomic_write(self.path, lambda p: Path(p).write_text(json.dumps({'journal': self.key}) + '\n'))
 
 # %% ../nbs/00_core.ipynb #db901d30
