@@ -272,7 +272,7 @@ class VideoCaptioner:
 
     def caption(self, path:str)->list[dict]:
         "Caption one video; its segment rows (a failure is a row with the error, naming the video)."
-        (_, r), = video_results([path], captioner=self.cap, progress=False, **self.video)
+        (_, r), = video_results([path], captioner=self.cap, progress=False, journal=False, **self.video)  # actors share folders: no journal
         return segment_rows(path, error=str(r)) if isinstance(r, Exception) else segment_rows(path, r)
 
     def __call__(self, batch:dict, # A column `video` of paths

@@ -8,11 +8,11 @@ import os, time
 import av
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from fastcore.basics import patch
 from PIL import Image
-from .core import ClipcapError, Prefetch, UsageError, atomic_folder, path_text
+from .core import ClipcapError, Journal, Prefetch, UsageError, atomic_folder, path_text
 from .config import FrameSampling, settings_of
 from .image_files import render_caption
 from .frames import VideoError, VideoInfo, file_problem, open_video
@@ -152,6 +152,18 @@ def _plan_videos(videos:list, # Video paths, as given
         stems[where] = v
     return todo
 
+# %% ../nbs/15_video.ipynb #4f2e8fa9
+def _record(res:VideoCaptions)->dict:
+    "A finished video as a journal line: its segments, files and frames folder."
+    return dict(id=os.path.realpath(res.path), path=str(res.path), segments=[asdict(s) for s in res.segments], files={k: str(p) for k, p in res.files.items()},
+                frames_dir=res.frames_dir and str(res.frames_dir), skipped=res.skipped)
+
+def _from_record(rec:dict)->VideoCaptions|None:
+    "The `VideoCaptions` a journal line holds (no `info`: the video was not opened again), or None when a file has gone."
+    files = {k: Path(p) for k, p in rec['files'].items()}
+    if not all(p.is_file() for p in files.values()) or rec['frames_dir'] and not Path(rec['frames_dir']).is_dir(): return None
+    return VideoCaptions(Path(rec['path']), [Segment(**s) for s in rec['segments']], None, files, rec['frames_dir'] and Path(rec['frames_dir']), [tuple(x) for x in rec['skipped']])
+
 # %% ../nbs/15_video.ipynb #67d600ed
 def video_results(videos:list, # Video paths
                   sampling:FrameSampling|dict|None=None, # Which frames to caption (`clipcap.config.FrameSampling`)
@@ -159,6 +171,8 @@ def video_results(videos:list, # Video paths
                   out_dir:str|Path|None=None, # Where to write (default: next to each video)
                   formats:tuple=('srt', 'json'), # Any of 'srt', 'vtt', 'json'
                   save_frames:bool=True, # Write each video's frames folder
+                  resume:bool=True, # Skip the videos a stopped run with the same settings finished (False: start afresh)
+                  journal:bool=True, # Keep a journal in the output folder (False where processes share it: Ray's actors)
                   captioner:Captioner|None=None, # A loaded captioner to use
                   **options, # Further `caption_video` options: `FrameSampling` fields, lang, progress, `Captioner` options
                  ):
@@ -167,9 +181,18 @@ def video_results(videos:list, # Video paths
     s, kw = settings_of(FrameSampling, sampling, **fields_), dict(out_dir=out_dir, formats=formats, save_frames=save_frames)
     if out_dir is not None or not videos: check_outputs(Path(out_dir or '.') / 'x', out_dir, formats, save_frames)  # fails for all alike
     rest = {k: cap_options.pop(k) for k in ('lang', 'progress') if k in cap_options}
-    for v in _plan_videos(videos, out_dir):
+    todo = _plan_videos(videos, out_dir)
+    key = dict(model=captioner.run_key() if captioner else [str(checkpoint), {k: v for k, v in cap_options.items() if k not in ('batch_size', 'cache')}],
+               sampling=asdict(s), outputs=kw, lang=rest.get('lang'))
+    jp = Path(out_dir or (todo[0].parent if todo else '.')) / '.clipcap-video-journal.jsonl'
+    journal = Journal(jp, key, resume) if journal else None
+    for v in todo:
+        if journal and (rec := journal.done.get(os.path.realpath(v))) and (done := _from_record(rec)): yield v, done; continue
         try: open_video(v).close(); check_outputs(v, **kw)  # a video that can't be captioned: before any model loads
         except (ClipcapError, OSError) as e: yield v, e; continue
         captioner = captioner or Captioner(checkpoint=checkpoint, **cap_options)  # a model that can't load fails them all
-        try: yield v, caption_video(v, s, captioner=captioner, **kw, **rest)
-        except (ClipcapError, OSError, av.error.FFmpegError) as e: yield v, e
+        try: res = caption_video(v, s, captioner=captioner, **kw, **rest)
+        except (ClipcapError, OSError, av.error.FFmpegError) as e: yield v, e; continue
+        if journal: journal.record([_record(res)])
+        yield v, res
+    if journal: journal.finish()
