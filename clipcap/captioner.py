@@ -14,15 +14,15 @@ from PIL import Image
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import Journal, SettingsError, path_text, write_csv, write_json
-from .config import DecodeConfig, decode_config
+from .config import BATCH_SIZE, DecodeConfig, decode_config
 from .model import ClipCapModel
 from .checkpoints import CHECKPOINT_SUFFIXES, clipgpt_size, load_model, released_name
 from .image_files import load_image, ImageLoadError, render_caption
 from .generate import GenerationOutput, generate
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'BATCH_SIZE', 'RESULT_COLUMNS', 'expand_images', 'CaptionResult', 'Captioner', 'render_tag',
-           'write_results', 'journal_path', 'image_results', 'caption_images']
+__all__ = ['IMAGE_SUFFIXES', 'RESULT_COLUMNS', 'expand_images', 'CaptionResult', 'Captioner', 'render_tag', 'write_results',
+           'journal_path', 'image_results', 'caption_images']
 
 # %% ../nbs/11_captioner.ipynb #21e97ba2
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
@@ -63,8 +63,6 @@ class CaptionResult:
     def ok(self)->bool: return self.error is None
 
 # %% ../nbs/11_captioner.ipynb #38f99b27
-BATCH_SIZE = 32  # images a model call, unless told otherwise
-
 class Captioner:
     "Load a captioning model once; caption images in batches."
     def __init__(self, checkpoint:str|Path|ClipCapModel='S', # Released name ('S', 'L', 'coco', 'conceptual', 'coco-transformer'), folder, file, hub id or model

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from .core import PLANS, SettingsError, atomic_write, atomic_folder, fingerprint, remove_stale, write_csv, write_json
-from .config import ClipCapConfig, get_config, SPLIT_RATIOS
+from .config import ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED, ClipCapConfig, get_config
 from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES
@@ -154,7 +154,7 @@ SPLITS = ('train', 'val', 'test')
 
 def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
                    ratios:tuple=SPLIT_RATIOS, # Train, validation (and test) fractions; test gets the rest
-                   seed:int=100, # Random seed of the assignment
+                   seed:int=SPLIT_SEED, # Random seed of the assignment
                    overwrite:bool=False, # Re-split images whose split the source already gives
                   )->pd.DataFrame:
     "A copy of `df` with every image's captions in one split, assigned at random by image, deterministic for `seed`."
@@ -249,7 +249,7 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
                   encoder:ImageEncoder, # The store's image encoder
                   encoder_sha:str, # Its fingerprint, written into each shard
                   out_dir:str|Path, # The store's folder
-                  batch_size:int=64, # Images per forward pass
+                  batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
                   device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
                   num_workers:int|None=None, # Reader processes (0: read in this process)
                   progress:bool=True, # Show a progress bar
@@ -290,14 +290,14 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                         images_dir:str|Path|None, # Folder the image names are relative to (default: the captions file's folder)
                         out_dir:str|Path, # Folder of the store (created; an unfinished store there is resumed)
                         encoder:str|ClipCapConfig|ClipCapModel|ImageEncoder='clipcap-mlp', # Preset, config, model or encoder whose CLIP features to store
-                        batch_size:int=64, # Images per forward pass
+                        batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
                         device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
                         dtype:str|None=None, # Encoder dtype: None: float16 on a GPU, on a CPU chosen by `precision_plan`; 'fast', 'fp32', ...
                         format:str|None=None, # Captions file format (detected when None)
                         ratios:tuple=SPLIT_RATIOS, # Split fractions for images the source gives no split
-                        seed:int=100, # Seed of the split
+                        seed:int=SPLIT_SEED, # Seed of the split
                         num_workers:int|None=None, # Reader processes (0: read in the main process)
-                        shard_size:int=4096, # Images per shard (the unit of resumption)
+                        shard_size:int=SHARD_SIZE, # Images per shard (the unit of resumption)
                         overwrite:bool=False, # Discard a store of other images or another encoder in `out_dir`
                         save_encoder:bool|None=None, # Copy the encoder into the store (default: when it has no hub name)
                         progress:bool=True, # Show a progress bar
@@ -498,7 +498,7 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
                          trust_pickle:bool=False, # Must be True: unpickling can run arbitrary code, so only for files you trust
                          encoder:str|ClipCapConfig|None=None, # What made the features (default: clipgpt-L for the original's, clipcap-mlp for ClipCap's)
                          ratios:tuple=SPLIT_RATIOS, # Split fractions, by image
-                         seed:int=100, # Seed of the split
+                         seed:int=SPLIT_SEED, # Seed of the split
                         )->FeatureStore:
     "Convert a legacy pickled data set into a safe feature store (UNSAFE on untrusted files: needs `trust_pickle=True`)."
     path = Path(path)

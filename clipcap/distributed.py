@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from .core import atomic_write, fingerprint, import_extra, remove_stale, write_json
-from .captioner import BATCH_SIZE, Captioner, expand_images
-from .config import DecodeConfig, decode_config
+from .captioner import Captioner, expand_images
+from .config import BATCH_SIZE, ENCODE_BATCH_SIZE, DecodeConfig, decode_config
 from .data import encode_shards, shard_ranges
 from .video import video_results
 
@@ -334,7 +334,7 @@ class RayRunner(RayPool):
                  encoder, # The store's `ImageEncoder`
                  encoder_sha:str, # Its fingerprint
                  out_dir:str|Path, # The store's folder
-                 batch_size:int=64, # Images per forward pass
+                 batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
                  device:str|None=None, # Device in each actor (default: its GPU when it has one)
                  num_workers:int|None=None, # Not used: each actor reads its own images
                  progress:bool=True, # Show Ray Data's progress bars

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
 from .core import ClipcapError, from_hub, write_csv, write_json
-from .config import DECODING, ClipCapConfig, DecodeConfig, decode_config, require
+from .config import DECODING, ENCODE_BATCH_SIZE, PTB_TOKENIZERS, ClipCapConfig, DecodeConfig, decode_config, require
 from .model import ClipCapModel, pad_with_eos
 from .image_files import render_caption
 from .generate import generate
@@ -23,13 +23,12 @@ from .data import FeatureStore
 from .checkpoints import CHECKPOINT_SUFFIXES
 
 # %% auto #0
-__all__ = ['PUNCTUATIONS', 'PTB_TOKENIZERS', 'PTB_JAVA', 'PTB_PYTHON', 'java_available', 'ptb_tokenize_python', 'ptb_tokenize',
-           'CaptionMetrics', 'caption_metrics', 'ClipScorer', 'render_examples', 'describe', 'Evaluation',
-           'write_evaluation', 'evaluate', 'results_name', 'print_evaluation']
+__all__ = ['PUNCTUATIONS', 'PTB_JAVA', 'PTB_PYTHON', 'java_available', 'ptb_tokenize_python', 'ptb_tokenize', 'CaptionMetrics',
+           'caption_metrics', 'ClipScorer', 'render_examples', 'describe', 'Evaluation', 'write_evaluation', 'evaluate',
+           'results_name', 'print_evaluation']
 
 # %% ../nbs/10_evaluate.ipynb #c03bca7f
 PUNCTUATIONS = set(_ptb.PUNCTUATIONS)  # tokens pycocoevalcap drops after tokenising
-PTB_TOKENIZERS = ('auto', 'java', 'python')  # 'auto': Java when available, else the Python stand-in
 PTB_JAVA = 'PTBTokenizer (Stanford CoreNLP 3.4.1, Java)'
 PTB_PYTHON = 'ptb_tokenize_python (pure-Python stand-in for PTBTokenizer)'
 
@@ -466,7 +465,7 @@ def evaluate(model:ClipCapModel, # The captioner
              out_dir:str|Path|None='data/result/evaluation', # Results folder (None: write nothing)
              images_dir:str|Path|None=None, # Folder of the images, for rendered examples (None: no renders)
              examples:int|None=None, # Render at most this many images (None: all, 0: none)
-             batch_size:int=64, # Images per generation batch
+             batch_size:int=ENCODE_BATCH_SIZE, # Images per generation batch
              clip:ClipScorer|str|bool|None=None, # CLIP for CLIP-S: a scorer, a CLIP name, False to skip; None: the model's
              tokenizer:str='auto', # PTB tokenizer, one of `PTB_TOKENIZERS`
              meteor:bool|None=None, # METEOR (Java); None: when Java is available

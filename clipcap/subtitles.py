@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 import srt
 from .core import SettingsError, atomic_write, path_text, write_json
-from .config import SUBTITLE_FORMATS
+from .config import LANG, SUBTITLE_FORMATS, VIDEO_FORMATS
 
 # %% auto #0
 __all__ = ['SUBTITLE_WIDTH', 'Segment', 'merge_segments', 'wrap_caption', 'to_srt', 'to_vtt', 'to_json_items', 'output_paths',
@@ -76,7 +76,7 @@ def to_vtt(segments:list, # `Segment`s
 
 # %% ../nbs/14_subtitles.ipynb #33a91265
 def to_json_items(segments:list, # `Segment`s
-                  lang:str='en', # The language code written with each
+                  lang:str=LANG, # The language code written with each
                  )->list:
     "The JSON list: the original's `start`, `end` (SRT times), `lang` and `text`, plus seconds and frames."
     ts = lambda x: srt.timedelta_to_srt_timestamp(_td(x))
@@ -87,7 +87,7 @@ def to_json_items(segments:list, # `Segment`s
 # %% ../nbs/14_subtitles.ipynb #bd92e16b
 def output_paths(video:str|Path, # The video: outputs are named after its stem
                  out_dir:str|Path|None=None, # Where they go (default: next to the video)
-                 formats:tuple=('srt', 'json'), # Any of `SUBTITLE_FORMATS`
+                 formats:tuple=VIDEO_FORMATS, # Any of `SUBTITLE_FORMATS`
                 )->dict:
     "Format → the file `write_subtitles` writes for `video` (`<stem>_caption.<format>`), and 'frames' → the frames folder."
     video = Path(video); d = video.parent if out_dir is None else Path(out_dir)
@@ -105,7 +105,7 @@ def _writable_folder(out_dir:Path, # A folder that is or will be made
 # %% ../nbs/14_subtitles.ipynb #7acc44b7
 def check_outputs(video:str|Path, # The video (outputs are named after its stem)
                   out_dir:str|Path|None=None, # Where to write (default: next to the video)
-                  formats:tuple=('srt', 'json'), # Any of `SUBTITLE_FORMATS`
+                  formats:tuple=VIDEO_FORMATS, # Any of `SUBTITLE_FORMATS`
                   save_frames:bool=True, # Whether a frames folder will be written
                  )->tuple:
     "`(out_dir, formats)`, checked before any decoding: known formats, a folder that is or can be made, nothing in the way."
@@ -122,8 +122,8 @@ def check_outputs(video:str|Path, # The video (outputs are named after its stem)
 def write_subtitles(segments:list, # Merged `Segment`s
                     video:str|Path, # The video: the files are named after its stem
                     out_dir:str|Path|None=None, # Where to write (default: next to the video)
-                    formats:tuple=('srt', 'json'), # Any of `SUBTITLE_FORMATS`
-                    lang:str='en', # The JSON's `lang`
+                    formats:tuple=VIDEO_FORMATS, # Any of `SUBTITLE_FORMATS`
+                    lang:str=LANG, # The JSON's `lang`
                    )->dict:
     "Write `segments` in each format; format → path of each file written."
     paths = output_paths(video, out_dir, formats)

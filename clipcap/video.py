@@ -13,12 +13,12 @@ from pathlib import Path
 from fastcore.basics import patch
 from PIL import Image
 from .core import ClipcapError, Journal, Prefetch, UsageError, atomic_folder, path_text
-from .config import FrameSampling, settings_of
+from .config import BATCH_SIZE, LANG, VIDEO_FORMATS, FrameSampling, settings_of
 from .image_files import render_caption
 from .frames import VideoError, VideoInfo, file_problem, open_video
 from .sampling import read_frames, sample_frames
 from .subtitles import Segment, check_outputs, merge_segments, write_subtitles
-from .captioner import BATCH_SIZE, Captioner
+from .captioner import Captioner
 
 # %% auto #0
 __all__ = ['FRAME_SIDE', 'VideoCaptions', 'caption_video', 'video_results']
@@ -109,9 +109,9 @@ def caption_video(path:str|Path, # The video
                   sampling:FrameSampling|dict|None=None, # Which frames to caption (`clipcap.config.FrameSampling`)
                   checkpoint:str|Path='L', # The model (what `Captioner` takes), when no `captioner` is given
                   out_dir:str|Path|None=None, # Where to write (default: next to the video)
-                  formats:tuple=('srt', 'json'), # Any of 'srt', 'vtt', 'json'
+                  formats:tuple=VIDEO_FORMATS, # Any of `SUBTITLE_FORMATS`
                   save_frames:bool=True, # Write `<stem>_captioning_frames/` (frames and captioned renders)
-                  lang:str='en', # The JSON's `lang`
+                  lang:str=LANG, # The JSON's `lang`
                   progress:bool=True, # Show progress bars
                   captioner:Captioner|None=None, # A loaded captioner to use
                   **options, # `FrameSampling` fields by name (n_frames, strategy, ...); `Captioner` options when no `captioner` is given
@@ -169,7 +169,7 @@ def video_results(videos:list, # Video paths
                   sampling:FrameSampling|dict|None=None, # Which frames to caption (`clipcap.config.FrameSampling`)
                   checkpoint:str|Path='L', # The model (what `Captioner` takes), when no `captioner` is given
                   out_dir:str|Path|None=None, # Where to write (default: next to each video)
-                  formats:tuple=('srt', 'json'), # Any of 'srt', 'vtt', 'json'
+                  formats:tuple=VIDEO_FORMATS, # Any of `SUBTITLE_FORMATS`
                   save_frames:bool=True, # Write each video's frames folder
                   resume:bool=True, # Skip the videos a stopped run with the same settings finished (False: start afresh)
                   journal:bool=True, # Keep a journal in the output folder (False where processes share it: Ray's actors)
