@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from .core import PLANS, SettingsError, atomic_write, atomic_folder, fingerprint, remove_stale, write_csv, write_json
+from .core import PLANS, ClipcapError, SettingsError, path_text, atomic_write, atomic_folder, fingerprint, remove_stale, write_csv, write_json
 from .config import ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED, ClipCapConfig, get_config
 from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
@@ -77,7 +77,8 @@ def _read_csv(path:Path)->pd.DataFrame:
             return _table(rows, path, bad)
         f.seek(0)
         reader = csv.reader(f)
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip() for h in next(reader, [])]
+        if not header: raise ClipcapError(f"{path}: an empty file: no captions")
         ic, cc = header.index(_pick(header, _IMAGE_KEYS, path, 'image')), header.index(_pick(header, _CAPTION_KEYS, path, 'caption'))
         sc = header.index(_pick(header, ('split',), path, 'split')) if 'split' in [h.lower() for h in header] else None
         rows, bad = [], []
@@ -299,15 +300,19 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                         num_workers:int|None=None, # Reader processes (0: read in the main process)
                         shard_size:int=SHARD_SIZE, # Images per shard (the unit of resumption)
                         overwrite:bool=False, # Discard a store of other images or another encoder in `out_dir`
+                        trust_pickle:bool=False, # Allow a legacy pickled data set (`import_legacy_pickle`): only for files you trust
                         save_encoder:bool|None=None, # Copy the encoder into the store (default: when it has no hub name)
                         progress:bool=True, # Show a progress bar
                         runner=None, # Writes the shards still to do, called as `encode_shards` is (default: `encode_shards`, here)
                        ): # The finished `FeatureStore`
     "Encode every unique image once into a resumable feature store; unreadable images are listed in `.failed`."
-    df = captions if isinstance(captions, pd.DataFrame) else read_captions(captions, format)
+    if not isinstance(captions, pd.DataFrame) and Path(captions).suffix == '.pkl':  # features, not images: nothing to encode
+        return import_legacy_pickle(captions, out_dir, trust_pickle, None if isinstance(encoder, str) and encoder == 'clipcap-mlp' else encoder, ratios, seed)
     if images_dir is None:
-        if isinstance(captions, pd.DataFrame): raise ValueError("images_dir is needed when captions is a table")
+        if isinstance(captions, pd.DataFrame): raise SettingsError("{images_dir} is needed when captions is a table", 'images_dir')
         images_dir = Path(captions).parent
+    if not Path(images_dir).is_dir(): raise SettingsError(f"{{images_dir}} {path_text(images_dir)}: no such folder", 'images_dir')
+    df = captions if isinstance(captions, pd.DataFrame) else read_captions(captions, format)
     df = split_by_image(df, ratios, seed)
     out, images_dir = Path(out_dir), Path(images_dir)
     (out/'shards').mkdir(parents=True, exist_ok=True)
@@ -320,8 +325,8 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
         if old.get('plan') != plan and not overwrite:
-            raise ValueError(f"{out}: holds a feature store of other images, shard size or encoder "
-                             f"({old.get('encoder_info', {}).get('clip_model')}); pass overwrite=True to replace it, or choose another folder")
+            raise SettingsError(f"{path_text(out)}: holds a feature store of other images, shard size or encoder "
+                                f"({old.get('encoder_info', {}).get('clip_model')}); with {{overwrite}} it is replaced, or choose another folder", 'overwrite')
         if overwrite:  # start afresh, also when the plan is the same (e.g. the images folder was wrong the first time)
             for p in (out/'shards').glob('shard-*.safetensors'): p.unlink()
     write_json(meta_path, dict(complete=False, plan=plan, encoder_info=info))
@@ -354,8 +359,8 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, in
                                       shards=[shard_path(k).name for k, _, _ in shards]))
     if names and not kept:
         name, reason = next(iter(failed.items()))
-        raise ValueError(f"{out}: none of the {len(names)} images could be read (e.g. {name}: {reason}); is the images folder right? "
-                         "(rerun with the right one and overwrite=True)")
+        raise SettingsError(f"{path_text(out)}: none of the {len(names)} images could be read (e.g. {name}: {reason}); is the images "
+                            "folder right? (rerun with the right one, and {overwrite})", 'overwrite')
     return FeatureStore(out)
 
 # %% ../nbs/07_data.ipynb #55d44dbf
@@ -503,8 +508,8 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
     "Convert a legacy pickled data set into a safe feature store (UNSAFE on untrusted files: needs `trust_pickle=True`)."
     path = Path(path)
     if not trust_pickle:
-        raise ValueError(f"{path}: refusing to unpickle (a pickle can run arbitrary code). Pass trust_pickle=True "
-                         f"(--trust-pickle) only if you made this file yourself or trust where it came from")
+        raise SettingsError(f"{path_text(path)}: refusing to unpickle (a pickle can run arbitrary code); with {{trust_pickle}} it is "
+                            "read: only for a file you made yourself or whose source you trust", 'trust_pickle')
     with open(path, 'rb') as f: data = pickle.load(f)
     if isinstance(data, dict) and 'clip_embedding' in data:  # ClipCap
         emb = torch.as_tensor(data['clip_embedding']).float()
