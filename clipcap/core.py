@@ -187,10 +187,10 @@ def pick_device(device:str|torch.device|None=None, # 'cuda', 'cuda:1', 'cpu', 'm
     if device is None:
         return torch.device('cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu')
     try: dev = torch.device(device)
-    except RuntimeError: raise ValueError(f"device {device!r} is not a device name (cpu, cuda, cuda:1, mps)") from None
+    except RuntimeError: raise ClipcapError(f"device {device!r} is not a device name (cpu, cuda, cuda:1, mps)") from None
     if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: this PyTorch has no usable CUDA GPU (install a CUDA build of torch, or use cpu)")
-    if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r}: MPS is not available here")
+        raise ClipcapError(f"device {device!r}: this PyTorch has no usable CUDA GPU (install a CUDA build of torch, or use cpu)")
+    if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ClipcapError(f"device {device!r}: MPS is not available here")
     return dev
 
 # %% ../nbs/00_core.ipynb #493b8702
@@ -204,7 +204,7 @@ def to_dtype(dtype:str|torch.dtype|None, # A torch dtype, one of `DTYPES`' names
     import torch
     if dtype is None or isinstance(dtype, torch.dtype): return dtype
     if str(dtype).lower() not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(sorted(DTYPES))} (or, for how a model computes, {' or '.join(PLANS)})")
+        raise ClipcapError(f"unknown dtype {dtype!r}; choose one of {', '.join(sorted(DTYPES))} (or, for how a model computes, {' or '.join(PLANS)})")
     return getattr(torch, DTYPES[str(dtype).lower()])
 
 
@@ -232,7 +232,7 @@ def precision_plan(device:str|torch.device='cpu', # Where the model runs
     "Compute dtype per part ('encoder', 'decoder', 'head'; None: the weights' own), and whether to use fused kernels ('fused')."
     import torch
     if dtype == 'int8':  # the automatic choice, and the decoder's blocks in int8
-        if torch.device(device).type != 'cpu': raise ValueError("dtype 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16")
+        if torch.device(device).type != 'cpu': raise ClipcapError("dtype 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16")
         if not set(INT8_FLAGS) & (cpu_flags() if flags is None else flags):
             warnings.warn("dtype 'int8': this CPU has no int8 dot-product instructions (none of " + ', '.join(INT8_FLAGS) + "), so int8 "
                           "decoder blocks run slower than float32 here (0.19x on an AVX2 CPU); leave dtype unset for this CPU's fastest choice", stacklevel=2)

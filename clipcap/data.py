@@ -33,7 +33,7 @@ def _table(rows:list, path, bad:list)->pd.DataFrame:
     if bad:
         shown = '; '.join(f"line {n}: {line!r}" for n, line in bad[:10])
         warnings.warn(f"{path}: skipped {len(bad)} malformed row(s): {shown}{' ...' if len(bad) > 10 else ''}")
-    if not rows: raise ValueError(f"{path}: no captions found")
+    if not rows: raise ClipcapError(f"{path}: no captions found")
     image, caption, split = zip(*rows)
     df = pd.DataFrame({'image': list(image), 'caption': list(caption), 'split': pd.Series(split, dtype=object)})
     df.attrs['malformed'] = bad
@@ -43,7 +43,7 @@ def _read_flickr30k(path:Path)->pd.DataFrame:
     with open(path, encoding='utf-8-sig', newline='') as f:
         header = [c.strip() for c in f.readline().split('|')]
         if header[:1] != ['image_name'] or len(header) != 3:
-            raise ValueError(f"{path}: not a Flickr30k results.csv (header {'|'.join(header)!r}, expected 'image_name| comment_number| comment')")
+            raise ClipcapError(f"{path}: not a Flickr30k results.csv (header {'|'.join(header)!r}, expected 'image_name| comment_number| comment')")
         rows, bad = [], []
         for n, line in enumerate(f, 2):
             line = line.rstrip('\r\n')
@@ -58,7 +58,7 @@ def _pick(keys, names:tuple, path, what:str):
     low = {str(k).strip().lower(): k for k in keys}
     for n in names:
         if n in low: return low[n]
-    raise ValueError(f"{path}: no {what} column (looked for {', '.join(names)}; found {', '.join(map(str, keys))})")
+    raise ClipcapError(f"{path}: no {what} column (looked for {', '.join(names)}; found {', '.join(map(str, keys))})")
 
 def _caption_list(v)->list:
     return [str(c).strip() for c in (v if isinstance(v, (list, tuple)) else [v]) if c is not None and str(c).strip()]
@@ -109,9 +109,9 @@ def _read_jsonl(path:Path)->pd.DataFrame:
 # %% ../nbs/07_data.ipynb #11313db2
 def _read_karpathy(path:Path, restval:str='train')->pd.DataFrame:
     try: data = json.loads(Path(path).read_text(encoding='utf-8'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: not valid JSON ({e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ClipcapError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get('images'), list):
-        raise ValueError(f"{path}: not a Karpathy-split file (expected an 'images' list, as in dataset_coco.json)")
+        raise ClipcapError(f"{path}: not a Karpathy-split file (expected an 'images' list, as in dataset_coco.json)")
     rows, bad = [], []
     for n, im in enumerate(data['images']):
         try:
@@ -142,13 +142,13 @@ def read_captions(path:str|Path, # Captions file: results.csv, captions.txt, dat
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such captions file")
     format = format or detect_format(path)
-    if format not in CAPTION_FORMATS: raise ValueError(f"{path}: unknown format {format!r}; choose one of {CAPTION_FORMATS}")
+    if format not in CAPTION_FORMATS: raise ClipcapError(f"{path}: unknown format {format!r}; choose one of {CAPTION_FORMATS}")
     try:
         if format == 'flickr30k': return _read_flickr30k(path)
         if format == 'coco': return _read_karpathy(path, restval)
         if format == 'jsonl': return _read_jsonl(path)
         return _read_csv(path)
-    except UnicodeDecodeError as e: raise ValueError(f"{path}: not a UTF-8 text file ({e})") from None
+    except UnicodeDecodeError as e: raise ClipcapError(f"{path}: not a UTF-8 text file ({e})") from None
 
 # %% ../nbs/07_data.ipynb #56a20d01
 SPLITS = ('train', 'val', 'test')
@@ -161,7 +161,7 @@ def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
     "A copy of `df` with every image's captions in one split, assigned at random by image, deterministic for `seed`."
     r = [float(x) for x in ratios]
     if len(r) not in (2, 3) or min(r) < 0 or sum(r[:2]) > 1 + 1e-6 or (len(r) == 3 and abs(sum(r) - 1) > 1e-6):
-        raise ValueError(f"ratios={tuple(ratios)}: expected (train, val[, test]) fractions >= 0 that sum to 1")
+        raise ClipcapError(f"ratios={tuple(ratios)}: expected (train, val[, test]) fractions >= 0 that sum to 1")
     df = df.copy()
     todo = df.split.isna() if not overwrite else pd.Series(True, index=df.index)
     images = np.array(sorted(df.image[todo].unique()))
@@ -376,9 +376,9 @@ class FeatureStore:
                 ):
         self.path = Path(path)
         try: meta = json.loads((self.path/'store.json').read_text())
-        except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{self.path}: not a feature store ({e})") from None
+        except (OSError, json.JSONDecodeError) as e: raise ClipcapError(f"{self.path}: not a feature store ({e})") from None
         if not meta.get('complete'):
-            raise ValueError(f"{self.path}: the feature store is incomplete (was building it interrupted?); run "
+            raise ClipcapError(f"{self.path}: the feature store is incomplete (was building it interrupted?); run "
                              f"build_feature_store (or clipcap-dataset) again with the same arguments to finish it")
         self.encoder_info = meta['encoder_info']
         read = lambda n: pd.read_csv(self.path/n, keep_default_na=False, na_values=[], dtype={'image': str, 'caption': str, 'split': str, 'reason': str})
@@ -386,11 +386,11 @@ class FeatureStore:
         emb, ok = [], []
         for name in meta['shards']:
             try: t = load_file(self.path/'shards'/name)
-            except Exception as e: raise ValueError(f"{self.path/'shards'/name}: unreadable shard ({e}); run build_feature_store again") from None
+            except Exception as e: raise ClipcapError(f"{self.path/'shards'/name}: unreadable shard ({e}); run build_feature_store again") from None
             emb.append(t['embeddings']); ok.append(t['ok'].bool())
         self.embeddings = torch.cat(emb)[torch.cat(ok)] if emb else torch.zeros(0, self.encoder_info['dim'])
         if len(self.embeddings) != len(self.images):
-            raise ValueError(f"{self.path}: {len(self.embeddings)} embeddings but {len(self.images)} images in images.csv")
+            raise ClipcapError(f"{self.path}: {len(self.embeddings)} embeddings but {len(self.images)} images in images.csv")
 
     def __len__(self): return len(self.images)
     def __repr__(self):
@@ -413,7 +413,7 @@ class FeatureStore:
         if config.image_dim is not None and config.image_dim != info['dim']: problems.append(f"width {config.image_dim} vs {info['dim']}")
         if model is not None and model.encoder is not None and not problems and _weights_fingerprint(model.encoder) != info['weights_sha1']:
             problems.append("the model's image encoder has other weights")
-        if problems: raise ValueError(f"{self.path}: features of another image encoder than the model's: {'; '.join(problems)}")
+        if problems: raise ClipcapError(f"{self.path}: features of another image encoder than the model's: {'; '.join(problems)}")
         return True
 
     def load_encoder(self)->ImageEncoder:
@@ -422,7 +422,7 @@ class FeatureStore:
         cfg = get_config('clipcap-mlp', clip_model=info['clip_model'], image_feature=info['image_feature'])
         d = self.path/'image_encoder'
         if d.is_dir(): return build_encoder(cfg, d)
-        if info['clip_model'] is None: raise ValueError(f"{self.path}: the store has no copy of its (custom) encoder")
+        if info['clip_model'] is None: raise ClipcapError(f"{self.path}: the store has no copy of its (custom) encoder")
         return build_encoder(cfg)
 
 # %% ../nbs/07_data.ipynb #edaead48
@@ -519,8 +519,8 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
         emb = torch.stack([torch.as_tensor(np.asarray(e)).float().reshape(-1) for _, e, _ in data]) if data else torch.zeros(0, 1)
         rows = [(str(n), str(c).strip(), i) for i, (n, _, c) in enumerate(data)]
         encoder = encoder or 'clipgpt-L'
-    else: raise ValueError(f"{path}: not a dataset.pkl of the original or of ClipCap (got {type(data).__name__})")
-    if not rows: raise ValueError(f"{path}: no captions in the pickle")
+    else: raise ClipcapError(f"{path}: not a dataset.pkl of the original or of ClipCap (got {type(data).__name__})")
+    if not rows: raise ClipcapError(f"{path}: no captions in the pickle")
     config = get_config(encoder)
     df = split_by_image(pd.DataFrame([(n, c, None) for n, c, _ in rows], columns=COLUMNS), ratios, seed)
     first = {}
@@ -553,7 +553,7 @@ class CaptionDataset(torch.utils.data.Dataset):
                 ):
         self.store = store if isinstance(store, FeatureStore) else FeatureStore(store)
         caps = self.store.captions if split is None else self.store.captions[self.store.captions.split == split]
-        if not len(caps): raise ValueError(f"{self.store.path}: no captions in split {split!r}")
+        if not len(caps): raise ClipcapError(f"{self.store.path}: no captions in split {split!r}")
         self.image_idx = torch.tensor(caps.image_idx.values)
         self.captions = caps.caption.tolist()
         self.ids = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from .core import atomic_write, fingerprint, import_extra, remove_stale, write_json
+from .core import ClipcapError, atomic_write, fingerprint, import_extra, remove_stale, write_json
 from .captioner import Captioner, expand_images
 from .config import BATCH_SIZE, ENCODE_BATCH_SIZE, DecodeConfig, decode_config
 from .data import encode_shards, shard_ranges
@@ -62,7 +62,7 @@ def read_path_list(path:str|Path, # CSV or Parquet file with a `path` column (or
     path = Path(path)
     df = pd.read_parquet(path) if path.suffix.lower() != '.csv' else pd.read_csv(path, dtype=str, keep_default_na=False)
     if column not in df.columns:
-        if len(df.columns) != 1: raise ValueError(f"{path}: no {column!r} column (columns: {list(df.columns)})")
+        if len(df.columns) != 1: raise ClipcapError(f"{path}: no {column!r} column (columns: {list(df.columns)})")
         column = df.columns[0]
     return [str(p if Path(p).is_absolute() else path.parent/p) for p in df[column].astype(str)]
 
@@ -189,8 +189,8 @@ def read_caption_shards(out_dir:str|Path, # Folder written by `caption_corpus`
     "The shards of a finished `caption_corpus` run as one table, in input order (a missing caption or error is None)."
     out = Path(out_dir)
     try: m = json.loads((out/'manifest.json').read_text())
-    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{out}: not a caption_corpus folder ({e})") from None
-    if not m['complete']: raise ValueError(f"{out}: unfinished; run caption_corpus again with the same arguments to finish it")
+    except (OSError, json.JSONDecodeError) as e: raise ClipcapError(f"{out}: not a caption_corpus folder ({e})") from None
+    if not m['complete']: raise ClipcapError(f"{out}: unfinished; run caption_corpus again with the same arguments to finish it")
     df = pa.concat_tables([pq.read_table(out/n, columns=columns) for n in m['shards']]).to_pandas()
     return df.astype(object).where(df.notna(), None)
 
@@ -232,7 +232,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
                   )->CorpusCaptions:
     "Caption every image of a corpus on a pool of Ray actors into Parquet shards; a rerun writes only the shards not complete."
     paths, out, decode = list_images(source), Path(out_dir), asdict(decode_config(decode, **options))
-    if not paths: raise ValueError(f"no images in {source!r}")
+    if not paths: raise ClipcapError(f"no images in {source!r}")
     out.mkdir(parents=True, exist_ok=True)
     remove_stale(out)  # left by a killed run
     shards = shard_ranges(len(paths), shard_size)
@@ -295,7 +295,7 @@ def caption_videos(videos:list, # Video paths
                   )->pd.DataFrame:
     "Caption videos on a pool of Ray actors, one video a task, each written as `caption_video` writes it; returns the index."
     videos = [str(Path(v).absolute()) for v in videos]
-    if not videos: raise ValueError("no videos given")
+    if not videos: raise ClipcapError("no videos given")
     if video.get('out_dir') is not None: video['out_dir'] = str(Path(video['out_dir']).absolute())
     kwargs = dict(video=video, checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size,
                   decode=asdict(decode_config(decode)))
