@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_checkpoints.ipynb #1dd0f7a7
 from __future__ import annotations
-import os, re, shutil, tempfile
+import os, pickle, re, shutil, tempfile
 from dataclasses import replace
 from pathlib import Path
 import torch
@@ -25,8 +25,11 @@ def _read_checkpoint_file(path:Path)->object:
     "What a `.safetensors` or PyTorch file holds, read without running code; `ClipcapError` naming a file that is neither."
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such checkpoint file")
     try: return load_file(path) if path.suffix == '.safetensors' else torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        raise ClipcapError(f"{path}: holds Python objects besides tensors, and clipcap never unpickles a file (unpickling can run any code); "
+                           "if you trust it, save its state dict once as .safetensors (safetensors.torch.save_file) and pass that") from None
     except Exception as e:
-        raise ClipcapError(f"{path}: not a readable PyTorch/safetensors checkpoint ({type(e).__name__}: {e})") from e
+        raise ClipcapError(f"{path}: not a readable PyTorch/safetensors checkpoint ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]})") from None
 
 # %% ../nbs/05_checkpoints.ipynb #b038f368
 def load_state_dict(path_or_state_dict:str|Path|dict, # A checkpoint file, or a state dict

@@ -253,7 +253,9 @@ def from_hub(cls, # A class with `from_pretrained` (a model, tokenizer, processo
     "`cls.from_pretrained(name)`, with an error that says what to do when the files can't be fetched."
     try: return cls.from_pretrained(name, **kwargs)
     except (OSError, ValueError) as e:  # ValueError: a name the hub refuses as an id (a path that does not exist)
-        raise OSError(f"Could not load {name!r} ({type(e).__name__}: {str(e).splitlines()[0]}). If this machine has no "
+        why = (str(e).strip().splitlines() or [''])[0]
+        why = why if len(why) <= 160 else why[:157] + '...'  # a network error's first line can run to hundreds of characters
+        raise OSError(f"Could not load {name!r} ({type(e).__name__}: {why}). If this machine has no "
                       f"network, download it elsewhere (`hf download {name}`) and copy the Hugging Face cache here, or "
                       f"pass a local folder instead of {name!r}.") from e
 

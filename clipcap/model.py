@@ -485,8 +485,12 @@ def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written 
     config = complete_config(ClipCapConfig.load(d / 'config.json'))  # folders written by save_pretrained are complete already
     encoder = build_encoder(config, d / 'image_encoder') if (d / 'image_encoder').is_dir() else None
     model = cls(config, tokenizer=AutoTokenizer.from_pretrained(d), encoder=encoder)
-    try: missing, unexpected = model.load_state_dict(load_file(d / 'model.safetensors'), strict=False)
-    except (RuntimeError, OSError) as e:  # a size mismatch, or a damaged file
+    try: weights = load_file(d / 'model.safetensors')
+    except Exception as e:  # safetensors' own error: a truncated or damaged file
+        raise ClipcapError(f"{d / 'model.safetensors'}: damaged or cut short ({str(e).strip()[:120]}); save or fetch the model again "
+                           "(a released model: delete its folder in the cache, and it is fetched anew)") from None
+    try: missing, unexpected = model.load_state_dict(weights, strict=False)
+    except RuntimeError as e:  # a size mismatch
         raise ClipcapError(f"{d / 'model.safetensors'} does not fit {d / 'config.json'}: {str(e).strip().splitlines()[-1].strip()}") from None
     missing = [k for k in missing if saved_weight(k)]
     if missing or unexpected: raise ClipcapError(f"{d / 'model.safetensors'}: missing {missing}, unexpected {unexpected}")
