@@ -12,10 +12,38 @@ if TYPE_CHECKING: import torch  # for annotations: torch itself is imported wher
 
 
 # %% auto #0
-__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'default_mode', 'temporary_name', 'remove_stale',
-           'atomic_write', 'atomic_folder', 'write_json', 'write_csv', 'ClipcapError', 'UsageError', 'SettingsError',
-           'path_text', 'fingerprint', 'Journal', 'check_writable', 'pick_device', 'to_dtype', 'cpu_flags',
+__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'ClipcapError', 'UsageError', 'SettingsError',
+           'path_text', 'default_mode', 'temporary_name', 'remove_stale', 'atomic_write', 'atomic_folder', 'write_json',
+           'write_csv', 'fingerprint', 'Journal', 'check_writable', 'pick_device', 'to_dtype', 'cpu_flags',
            'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
+
+# %% ../nbs/00_core.ipynb #606190ec
+class ClipcapError(ValueError):
+    "A problem clipcap explains in one line: bad input, a bad setting, a file it cannot use."
+
+class UsageError(ClipcapError):
+    "A command was called wrongly (exit code 2)."
+
+# %% ../nbs/00_core.ipynb #4a14f181
+class SettingsError(ClipcapError):
+    "A setting out of range: `fields` are the settings it is about, each named as `{field}` in `template`."
+    def __init__(self, template:str, # The message, with `{field}` where each field is named
+                 *fields:str, # The fields it is about
+                ):
+        self.template, self.fields = template, fields
+        super().__init__(self.say())
+
+    def say(self, names:dict|None=None, # What to call each field (e.g. the flag that sets it); default: its own name
+           )->str:
+        "The message, each field written as `names` calls it."
+        return self.template.format(**{f: (names or {}).get(f, f) for f in self.fields})
+
+# %% ../nbs/00_core.ipynb #4578b520
+def path_text(path:str|Path|bytes, # A file name, as the OS gave it
+             )->str:
+    "`path` as printable UTF-8 text: bytes that are not UTF-8 as `\\xNN`, control characters as escapes."
+    raw = os.fsencode(path).decode('utf-8', 'backslashreplace')
+    return ''.join(c if c.isprintable() else c.encode('unicode_escape').decode('ascii') for c in raw)
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -56,6 +84,7 @@ def atomic_write(path:str|Path, # The file to write
         write(tmp)
         os.chmod(tmp, default_mode())  # after the write: some writers (safetensors) create the file anew, private
         os.replace(tmp, path)
+    except OSError as e: raise OSError(e.errno, f"could not write {path_text(path)} ({e.strerror or e})") from None  # named: not the temporary
     finally:
         if os.path.exists(tmp): os.remove(tmp)
     return path
@@ -94,34 +123,6 @@ def write_csv(path:str|Path, # The file to write (atomically)
         with open(p, 'w', newline='', encoding='utf-8') as f:
             w = csv.DictWriter(f, columns, extrasaction='ignore'); w.writeheader(); w.writerows(rows)
     return atomic_write(path, write)
-
-# %% ../nbs/00_core.ipynb #606190ec
-class ClipcapError(ValueError):
-    "A problem clipcap explains in one line: bad input, a bad setting, a file it cannot use."
-
-class UsageError(ClipcapError):
-    "A command was called wrongly (exit code 2)."
-
-# %% ../nbs/00_core.ipynb #4a14f181
-class SettingsError(ClipcapError):
-    "A setting out of range: `fields` are the settings it is about, each named as `{field}` in `template`."
-    def __init__(self, template:str, # The message, with `{field}` where each field is named
-                 *fields:str, # The fields it is about
-                ):
-        self.template, self.fields = template, fields
-        super().__init__(self.say())
-
-    def say(self, names:dict|None=None, # What to call each field (e.g. the flag that sets it); default: its own name
-           )->str:
-        "The message, each field written as `names` calls it."
-        return self.template.format(**{f: (names or {}).get(f, f) for f in self.fields})
-
-# %% ../nbs/00_core.ipynb #4578b520
-def path_text(path:str|Path|bytes, # A file name, as the OS gave it
-             )->str:
-    "`path` as printable UTF-8 text: bytes that are not UTF-8 as `\\xNN`, control characters as escapes."
-    raw = os.fsencode(path).decode('utf-8', 'backslashreplace')
-    return ''.join(c if c.isprintable() else c.encode('unicode_escape').decode('ascii') for c in raw)
 
 # %% ../nbs/00_core.ipynb #e27fc734
 def fingerprint(*parts, # Values that decide a result (anything JSON can write, else their `str`)
