@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_cli.ipynb #7be54f6c
 from __future__ import annotations
-import argparse, json, os, signal, sys, threading
+import argparse, contextlib, json, os, signal, sys, threading
 from dataclasses import fields
 from pathlib import Path
 from typing import get_args, get_type_hints
@@ -267,10 +267,11 @@ def caption_images_command(args)->int:
     cap = Captioner(checkpoint_of(args), args.device, args.dtype, args.batch_size, progress=len(items) > 1, cache=args.cache, decode=decode, size=args.size)
     done = failed = 0
     try:
-        for r in image_results(items, res_path=res_path, json_path=args.json, csv_path=args.csv, resume=not args.overwrite, captioner=cap):
-            done += 1; failed += not r.ok
-            if not r.ok: print(f"error: {r.error}", file=sys.stderr)
-            else: print(r.caption if len(items) == 1 else f"{path_text(r.source)}\t{r.caption}", flush=True)
+        with contextlib.closing(image_results(items, res_path=res_path, json_path=args.json, csv_path=args.csv, resume=not args.overwrite, captioner=cap)) as results:
+            for r in results:  # closed on the way out: its progress bar is done before the command says it stopped
+                done += 1; failed += not r.ok
+                if not r.ok: print(f"error: {r.error}", file=sys.stderr)
+                else: print(r.caption if len(items) == 1 else f"{path_text(r.source)}\t{r.caption}", flush=True)
     except KeyboardInterrupt as e: raise Stopped(f"{done} of {len(items)} images done", *e.args[1:]) from None
     if cap.note: print(f"note: {cap.note}", file=sys.stderr)
     if failed: print(f"{failed} of {len(items)} images failed", file=sys.stderr)
@@ -341,8 +342,8 @@ def caption_videos_command(args)->int:
     model = dict(device=args.device, dtype=args.dtype, batch_size=args.batch_size, decode=decode, cache=args.cache, size=args.size)
     done, failed = 0, 0
     try:
-        for v, res in video_results(videos, sampling, checkpoint_of(args, 'L'), resume=not args.overwrite, progress=True, **options, **model):
-            done += 1; failed += isinstance(res, Exception); _print_video(v, res)
+        with contextlib.closing(video_results(videos, sampling, checkpoint_of(args, 'L'), resume=not args.overwrite, progress=True, **options, **model)) as results:
+            for v, res in results: done += 1; failed += isinstance(res, Exception); _print_video(v, res)
     except KeyboardInterrupt as e: raise Stopped(f"{done} of {len(videos)} videos done", *e.args[1:]) from None
     if failed: print(f"{failed} of {done} videos failed", file=sys.stderr)
     return 1 if failed else 0

@@ -158,9 +158,17 @@ def _read(self:Journal):
 @patch
 def record(self:Journal, items:list, # Finished items: dicts that JSON can write, each with an 'id'
           ):
-    "Add `items` to the journal, on disk before this returns."
-    with open(self.path, 'a', encoding='utf-8') as f:
-        f.write(''.join(json.dumps(it) + '\n' for it in items)); f.flush(); os.fsync(f.fileno())
+    "Add `items` to the journal, on disk before this returns; a write that fails (a full disk) leaves it as it was."
+    data, fd = memoryview(''.join(json.dumps(it) + '\n' for it in items).encode()), os.open(self.path, os.O_WRONLY | os.O_APPEND)
+    try:
+        size = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            while data: data = data[os.write(fd, data):]
+            os.fsync(fd)
+        except OSError as e:
+            os.ftruncate(fd, size)
+            raise OSError(e.errno, f"could not write {path_text(self.path)} ({e.strerror or e})") from None
+    finally: os.close(fd)
     self.done.update((it['id'], it) for it in items)
 
 @patch
