@@ -254,7 +254,7 @@ def low_precision_head(gpt, # A Hugging Face causal LM with `lm_head`
 @contextlib.contextmanager
 def fast_decoding(model, # A `ClipCapModel`; its `precision` (see `ClipCapModel.set_precision`) chooses
                  ):
-    "In the block, `model.gpt` decodes with a fused GELU and, where `precision_plan` says so, a bfloat16 LM head and int8 blocks."
+    "In the block, `model.gpt` decodes as `precision_plan` says: a fused GELU, a bfloat16 LM head, int8 blocks (by default none: exact)."
     gpt, head, trunk = model.gpt, model.gpt.lm_head, getattr(model.gpt, 'transformer', None)
     plan = precision_plan(model.device, model.precision, sizes=dict(head=head.weight.numel()))
     own = getattr(trunk, 'h', None)

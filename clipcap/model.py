@@ -46,7 +46,7 @@ class ImageEncoder(nn.Module):
         super().__init__()
         self.clip, self.processor, self.feature = clip, processor, feature
         self.clip.requires_grad_(False).eval()
-        self.precision = None  # compute dtype: None chooses per `precision_plan`, 'fast' or a dtype forces one
+        self.precision = None  # how it computes: None: exact, in the weights' own dtype; 'fast', 'int8' or a dtype: see `set_precision`
 
     @classmethod
     def from_config(cls, config:ClipCapConfig, # Names the CLIP checkpoint, or holds a `clip_config` to build
@@ -431,13 +431,13 @@ def _apply_precision(module:nn.Module, device, dtype)->nn.Module:
     return module
 
 @patch
-def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: chosen by `precision_plan`; 'fast': bfloat16 autocast; a dtype: cast the tower to it
+def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 autocast; a dtype: cast the tower to it
                  )->ImageEncoder:
     "Choose how the encoder computes; a dtype casts its weights."
     return _apply_precision(self, next(self.clip.parameters()).device, dtype)
 
 @patch
-def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: cast every part to it
+def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 encoder and head, fused GELU; 'int8': int8 decoder blocks; a dtype: cast every part to it
                  )->ClipCapModel:
     "Choose how the model (and its encoder) compute; a dtype casts the weights."
     _apply_precision(self, self.device, dtype)  # the encoder, a submodule, is cast with the rest
