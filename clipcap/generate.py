@@ -23,8 +23,8 @@ __all__ = ['clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPreci
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
                  )->str:
-    "Strip whitespace and upper-case the first character."
-    text = text.strip()
+    "Drop bytes that did not decode (U+FFFD), strip whitespace and upper-case the first character."
+    text = text.replace('\ufffd', '').strip()
     return text[:1].upper() + text[1:]
 
 # %% ../nbs/06_generate.ipynb #80e861e7
