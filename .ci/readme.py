@@ -36,7 +36,7 @@ from PIL import Image
 from clipcap.config import RELEASED
 from clipcap.checkpoints import cache_dir
 from clipcap.model import tiny_model
-from clipcap.video import synthetic_video
+from clipcap.tiny import synthetic_video
 for name in RELEASED: tiny_model().save_pretrained(cache_dir() / 'models' / name)
 synthetic_video('holiday.mp4')
 Path('photos').mkdir()

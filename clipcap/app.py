@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_app.ipynb #96031281
 from __future__ import annotations
-import contextlib, copy, inspect, shutil, tempfile
+import contextlib, copy, dataclasses, inspect, shutil, tempfile
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -37,7 +37,7 @@ def with_decoding(cap:Captioner, # The shared captioner
                   **flags, # The commands' decoding flags (`DecodeConfig`'s fields: greedy, beams, temperature, top_p, nbest, ...)
                  )->Captioner:
     "A copy of `cap` that shares its model and decodes as the commands do with these flags (checked by `DecodeConfig`)."
-    c = copy.copy(cap); c.decode = cap.decode.replace(**flags)
+    c = copy.copy(cap); c.decode = dataclasses.replace(cap.decode, **flags)
     return c
 
 # %% ../nbs/16_app.ipynb #e4f4a1e0

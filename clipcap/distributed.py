@@ -5,7 +5,7 @@
 # %% ../nbs/17_distributed.ipynb #37b58b76
 from __future__ import annotations
 import json, logging, os, time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 import pandas as pd
 import pyarrow as pa
@@ -231,7 +231,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
                    **options, # Changes to `decode` by name: beams, nbest, max_tokens, ...
                   )->CorpusCaptions:
     "Caption every image of a corpus on a pool of Ray actors into Parquet shards; a rerun writes only the shards not complete."
-    paths, out, decode = list_images(source), Path(out_dir), decode_config(decode, **options).to_dict()
+    paths, out, decode = list_images(source), Path(out_dir), asdict(decode_config(decode, **options))
     if not paths: raise ValueError(f"no images in {source!r}")
     out.mkdir(parents=True, exist_ok=True)
     remove_temporaries(out)  # left by a killed run
@@ -298,7 +298,7 @@ def caption_videos(videos:list, # Video paths
     if not videos: raise ValueError("no videos given")
     if video.get('out_dir') is not None: video['out_dir'] = str(Path(video['out_dir']).absolute())
     kwargs = dict(video=video, checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size,
-                  decode=decode_config(decode).to_dict())
+                  decode=asdict(decode_config(decode)))
     rows = list((pool or RayPool()).map([dict(video=v) for v in videos], VideoCaptioner, kwargs, progress))
     order = {v: i for i, v in enumerate(videos)}
     rows.sort(key=lambda r: (order[r['video']], 0.0 if r['error'] is not None else r['start']))

@@ -5,7 +5,7 @@
 # %% ../nbs/10_evaluate.ipynb #d88ff368
 from __future__ import annotations
 import json, math, re, shutil, subprocess, sys, tempfile, time, warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -390,7 +390,7 @@ def evaluate(model:ClipCapModel, # The captioner
         s = scorer.score(feats, captions, references, feature=store.encoder_info.get('image_feature', model.config.image_feature))
         for k, v in s.items(): per[k] = [float(x) for x in v]; metrics[k] = float(np.mean(per[k]))
     table = pd.DataFrame(dict(image=names, caption=captions, references=references, **per))
-    info = dict(model=dict(name=model_name, **describe(model), config=model.config.to_dict()), split=split, n_images=len(idx), decode_options=decode.to_dict(),
+    info = dict(model=dict(name=model_name, **describe(model), config=model.config.to_dict()), split=split, n_images=len(idx), decode_options=asdict(decode),
                 tokenizer=m.tokenizer, feature_store=str(getattr(store, 'path', '')), notes=notes,
                 cider_note="CIDEr (coco-caption's CIDEr-D) takes its IDF from this split's references: compare it only with scores on the same split",
                 generation_seconds=round(gen_s, 3), render_failures=[])

@@ -4,14 +4,18 @@
 
 # %% ../nbs/02_tiny.ipynb #e0344f65
 from __future__ import annotations
+from fractions import Fraction
 from functools import lru_cache
+from pathlib import Path
+import numpy as np
 from transformers import GPT2TokenizerFast
 from tokenizers import ByteLevelBPETokenizer
 from .config import ClipCapConfig, get_config
 
 # %% auto #0
-__all__ = ['COLOURS', 'SHAPES', 'RELATIONS', 'CAPTION_WORDS', 'EOS', 'REAL_SIZES', 'tiny_tokenizer', 'tiny_clip_config',
-           'tiny_open_clip_config', 'tiny_gpt_config', 'tiny_config', 'real_size_config']
+__all__ = ['COLOURS', 'SHAPES', 'RELATIONS', 'CAPTION_WORDS', 'EOS', 'REAL_SIZES', 'SHOT_COLOURS', 'CODECS', 'tiny_tokenizer',
+           'tiny_clip_config', 'tiny_open_clip_config', 'tiny_gpt_config', 'tiny_config', 'real_size_config',
+           'shot_image', 'stamp_frame', 'synthetic_video']
 
 # %% ../nbs/02_tiny.ipynb #763de123
 COLOURS = ('red', 'green', 'blue', 'yellow', 'purple', 'orange', 'white', 'black')
@@ -85,3 +89,57 @@ def real_size_config(preset:str='clipgpt-S', # Preset to build at full size
     if cfg.clip_model.startswith('open_clip:'):  # open_clip builds its towers from its own configs: drop the weights' tag
         return get_config(cfg, clip_model=cfg.clip_model.split('/')[0], gpt_config=REAL_SIZES[cfg.gpt_model])
     return get_config(cfg, clip_config=REAL_SIZES[cfg.clip_model], gpt_config=REAL_SIZES[cfg.gpt_model])
+
+# %% ../nbs/02_tiny.ipynb #22ac6e40
+SHOT_COLOURS = ((220, 30, 30), (20, 110, 20), (250, 250, 250), (10, 10, 120), (240, 200, 0), (90, 0, 90))  # RGB, far apart in hue and brightness
+CODECS = {'.avi': 'mjpeg', '.mp4': 'mpeg4'}  # FFmpeg's own encoders, in every PyAV wheel; 'libx264' writes H.264
+
+def shot_image(shot:int, # Which shot: its colour is `SHOT_COLOURS[shot]`
+               k:int, # Frame number within the shot: the square moves 2 pixels a frame
+               size:tuple=(64, 48), # Width and height
+              )->np.ndarray:
+    "One RGB frame of `synthetic_video`'s default shots: a flat colour and a grey square."
+    w, h = size
+    img = np.empty((h, w, 3), np.uint8); img[:] = SHOT_COLOURS[shot % len(SHOT_COLOURS)]
+    x = k * 2 % max(w - 8, 1)
+    img[h//2 - 4:h//2 + 4, x:x + 8] = 128
+    return img
+
+# %% ../nbs/02_tiny.ipynb #0558ebce
+def stamp_frame(img:np.ndarray, # An RGB frame, changed in place
+                number:int, # Drawn in binary along the top edge: 4-pixel squares, white for 1, black for 0
+               )->np.ndarray:
+    "The frame with `number` drawn on it, so that it equals no frame with another number."
+    for b in range(min(img.shape[1] // 4, 16)): img[:4, 4*b:4*b + 4] = 255 if number >> b & 1 else 0
+    return img
+
+# %% ../nbs/02_tiny.ipynb #e2956930
+def synthetic_video(path:str|Path, # File to write: .avi (MJPEG) or .mp4 (MPEG-4 part 2) by default
+                    shots:list=(1.0, 1.0, 1.0), # Length of each shot, in seconds
+                    fps:float=25.0, # Frame rate
+                    size:tuple=(64, 48), # Width and height (even numbers)
+                    codec:str|None=None, # FFmpeg encoder ('mjpeg', 'mpeg4', 'libx264', ...); default from the suffix
+                    options:dict|None=None, # Encoder options, e.g. `{'g': '12', 'bf': '2'}` (keyframe interval, B-frames)
+                    times:list|None=None, # Each frame's time in seconds, for a variable frame rate (then `fps` is nominal)
+                    stamp:bool=False, # Stamp each frame's number on it, so that no two frames are alike
+                    picture=shot_image, # `picture(shot, k, size)`: the RGB frame `k` of shot `shot`
+                   )->Path:
+    "Write a video of shots with PyAV; shot `i` starts at frame `round(fps*sum(shots[:i]))` (or at time `sum(shots[:i])`)."
+    import av
+    path = Path(path); codec = codec or CODECS.get(path.suffix.lower(), 'mpeg4')
+    n = round(fps * sum(shots)) if times is None else len(times)
+    at = np.arange(n) if times is None else np.asarray(times, float)
+    shot = np.searchsorted(np.round(np.cumsum(shots) * fps) if times is None else np.cumsum(shots), at, 'right')
+    with av.open(str(path), 'w') as c:
+        s = c.add_stream(codec, rate=Fraction(fps).limit_denominator(1001), options=dict(options or {}))
+        s.width, s.height, s.pix_fmt = *size, 'yuvj420p' if codec == 'mjpeg' else 'yuv420p'
+        if times is not None: s.codec_context.time_base = Fraction(1, 1000)
+        first = 0
+        for i in range(n):
+            if i and shot[i] != shot[i - 1]: first = i
+            rgb = np.array(picture(int(shot[i]), i - first, size), np.uint8)
+            f = av.VideoFrame.from_ndarray(stamp_frame(rgb, i) if stamp else rgb, format='rgb24')
+            if times is not None: f.pts, f.time_base = round(times[i] * 1000), Fraction(1, 1000)
+            c.mux(s.encode(f))
+        c.mux(s.encode())
+    return path

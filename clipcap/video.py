@@ -24,57 +24,11 @@ from .image_files import FileError
 from .captioner import Captioner
 
 # %% auto #0
-__all__ = ['SHOT_COLOURS', 'CODECS', 'TIE', 'SEEK_GAP', 'KEYFRAME_GAPS', 'SUBTITLE_WIDTH', 'FRAME_SIDE', 'RENDER_WIDTH',
-           'shot_image', 'synthetic_video', 'VideoError', 'open_video', 'decode_frames', 'from_keyframe', 'VideoInfo',
-           'probe', 'FrameReader', 'uniform_plan', 'interval_plan', 'scene_plan', 'detect_shots', 'keyframe_times',
-           'choose_frames', 'to_rgb', 'sample_frames', 'read_frames', 'Segment', 'merge_segments', 'wrap_caption',
-           'to_srt', 'to_vtt', 'to_json_items', 'check_outputs', 'render_frame', 'VideoCaptions', 'caption_video']
-
-# %% ../nbs/15_video.ipynb #22ac6e40
-SHOT_COLOURS = ((220, 30, 30), (20, 110, 20), (250, 250, 250), (10, 10, 120), (240, 200, 0), (90, 0, 90))  # RGB, far apart in hue and brightness
-CODECS = {'.avi': 'mjpeg', '.mp4': 'mpeg4'}  # FFmpeg's own encoders, in every PyAV wheel; 'libx264' writes H.264
-
-def shot_image(shot:int, # Which shot: its colour is `SHOT_COLOURS[shot]`
-               k:int, # Frame number within the shot: the square moves 2 pixels a frame
-               size:tuple=(64, 48), # Width and height
-               stamp:int|None=None, # Draw this number in binary along the top edge (a frame no other frame equals)
-              )->np.ndarray:
-    "One RGB frame of `synthetic_video`: a flat colour and a grey square."
-    w, h = size
-    img = np.empty((h, w, 3), np.uint8); img[:] = SHOT_COLOURS[shot % len(SHOT_COLOURS)]
-    x = k * 2 % max(w - 8, 1)
-    img[h//2 - 4:h//2 + 4, x:x + 8] = 128
-    if stamp is not None:
-        for b in range(min(w // 4, 16)): img[:4, 4*b:4*b + 4] = 255 if stamp >> b & 1 else 0
-    return img
-
-# %% ../nbs/15_video.ipynb #e2956930
-def synthetic_video(path:str|Path, # File to write: .avi (MJPEG) or .mp4 (MPEG-4 part 2) by default
-                    shots:list=(1.0, 1.0, 1.0), # Length of each flat-colour shot, in seconds
-                    fps:float=25.0, # Frame rate
-                    size:tuple=(64, 48), # Width and height (even numbers)
-                    codec:str|None=None, # FFmpeg encoder ('mjpeg', 'mpeg4', 'libx264', ...); default from the suffix
-                    options:dict|None=None, # Encoder options, e.g. `{'g': '12', 'bf': '2'}` (keyframe interval, B-frames)
-                    times:list|None=None, # Each frame's time in seconds, for a variable frame rate (then `fps` is nominal)
-                    stamp:bool=False, # Stamp each frame's number on it, so that no two frames are alike
-                   )->Path:
-    "Write a video of flat-colour shots with PyAV; shot `i` starts at frame `round(fps*sum(shots[:i]))` (or at time `sum(shots[:i])`)."
-    path = Path(path); codec = codec or CODECS.get(path.suffix.lower(), 'mpeg4')
-    n = round(fps * sum(shots)) if times is None else len(times)
-    at = np.arange(n) if times is None else np.asarray(times, float)
-    shot = np.searchsorted(np.round(np.cumsum(shots) * fps) if times is None else np.cumsum(shots), at, 'right')
-    with av.open(str(path), 'w') as c:
-        s = c.add_stream(codec, rate=Fraction(fps).limit_denominator(1001), options=dict(options or {}))
-        s.width, s.height, s.pix_fmt = *size, 'yuvj420p' if codec == 'mjpeg' else 'yuv420p'
-        if times is not None: s.codec_context.time_base = Fraction(1, 1000)
-        first = 0
-        for i in range(n):
-            if i and shot[i] != shot[i - 1]: first = i
-            f = av.VideoFrame.from_ndarray(shot_image(shot[i], i - first, size, i if stamp else None), format='rgb24')
-            if times is not None: f.pts, f.time_base = round(times[i] * 1000), Fraction(1, 1000)
-            c.mux(s.encode(f))
-        c.mux(s.encode())
-    return path
+__all__ = ['TIE', 'SEEK_GAP', 'KEYFRAME_GAPS', 'SUBTITLE_WIDTH', 'FRAME_SIDE', 'RENDER_WIDTH', 'VideoError', 'open_video',
+           'decode_frames', 'from_keyframe', 'VideoInfo', 'probe', 'FrameReader', 'uniform_plan', 'interval_plan',
+           'scene_plan', 'detect_shots', 'keyframe_times', 'choose_frames', 'to_rgb', 'sample_frames', 'read_frames',
+           'Segment', 'merge_segments', 'wrap_caption', 'to_srt', 'to_vtt', 'to_json_items', 'check_outputs',
+           'render_frame', 'VideoCaptions', 'caption_video']
 
 # %% ../nbs/15_video.ipynb #48a19c6e
 class VideoError(FileError):
