@@ -17,8 +17,8 @@ from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthL
 from transformers.activations import GELUTanh, NewGELUActivation
 
 # %% auto #0
-__all__ = ['clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
-           'int8_blocks']
+__all__ = ['MIN_ROWS', 'clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head',
+           'fast_decoding', 'int8_blocks']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -49,6 +49,38 @@ class Decoded:
         ids = [row[:k] for row, k in zip(self.tokens.tolist(), self.keep.tolist())]
         return ids, [clean_caption(t) for t in tokenizer.batch_decode(ids)]
 
+# %% ../nbs/06_generate.ipynb #a9d1c3e0
+MIN_ROWS = 16  # finished rows leave a batch only down to this many rows (fewer rows: the BLAS may take other kernels)
+
+class _Rows:
+    "The captions a greedy or sampling loop writes: tokens, log-probability and length of each, and the rows the batch still holds."
+    def __init__(self, n:int, max_tokens:int, eos:int, device):
+        self.tokens, self.eos = torch.full((n, max_tokens), eos, dtype=torch.long, device=device), eos
+        self.total, self.lengths = torch.zeros(n, device=device), torch.full((n,), max_tokens, device=device)
+        self.live, self.done = torch.arange(n, device=device), torch.zeros(n, dtype=torch.bool, device=device)  # the batch's rows
+
+    def so_far(self, step:int)->torch.Tensor: return self.tokens[self.live, :step]  # the batch's tokens until now
+
+    def add(self, step:int, nxt:torch.Tensor, logp:torch.Tensor, stops:torch.Tensor)->torch.Tensor:
+        "Record the batch's next tokens (EOS in rows that have ended) and their log-probabilities; the tokens."
+        nxt = nxt.masked_fill(self.done, self.eos)
+        self.tokens[self.live, step] = nxt
+        self.total[self.live] += logp.masked_fill(self.done, 0)
+        ended = ~self.done & torch.isin(nxt, stops)
+        self.lengths[self.live[ended]] = step + 1
+        self.done |= ended
+        return nxt
+
+    def drop_finished(self, cache)->torch.Tensor|None:
+        "When a quarter of the batch has ended: the positions of the rows that stay (at least `MIN_ROWS`), the cache cut to them."
+        n, going = len(self.done), int((~self.done).sum())
+        stay = max(going, min(n, MIN_ROWS))
+        if n - stay < max(1, n // 4): return None
+        keep = self.done.int().argsort(stable=True)[:stay].sort().values  # rows still going first, then finished ones
+        cache.reorder_cache(keep)
+        self.live, self.done = self.live[keep], self.done[keep]
+        return keep
+
 # %% ../nbs/06_generate.ipynb #0e169ae0
 def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
     "The logits processors Hugging Face's `generate` builds for these options, in its order."
@@ -72,33 +104,26 @@ def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     wte, wpe = gpt.transformer.wte, gpt.transformer.wpe
     prefix = prefix.repeat_interleave(c.nbest, 0)
     N, K, dev = prefix.shape[0], prefix.shape[1], prefix.device
-    processors = _processors(c, eos, dev)
+    processors, rows, stops = _processors(c, eos, dev), _Rows(N, c.max_tokens, eos, dev), torch.tensor([eos], device=dev)
     start = torch.cat([wte(torch.full((N, 1), bos, device=dev)), prefix], 1)
     pos = wpe(torch.arange(K + 1, device=dev))
-    tokens = torch.empty((N, 0), dtype=torch.long, device=dev)
-    total = torch.zeros(N, device=dev)
-    done = torch.zeros(N, dtype=torch.bool, device=dev)
-    lengths = torch.full((N,), c.max_tokens, device=dev)
     cache = None
     for step in range(c.max_tokens):
         if step == 0: x, kw = (start + pos), dict(use_cache=False)  # step 0: wpe by hand once, GPT-2's on top
         elif step == 1:  # the start positions now carry wpe three times, generated tokens twice
             cache = DynamicCache(config=gpt.config)
-            x = torch.cat([(start + pos) + pos, wte(tokens) + wpe(torch.tensor([K + 1], device=dev))], 1)
+            x = torch.cat([(start + pos) + pos, wte(rows.so_far(1)) + wpe(torch.tensor([K + 1], device=dev))], 1)
             kw = dict(cache=cache, use_cache=True)
         else:
-            x, kw = wte(tokens[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
+            x, kw = wte(rows.so_far(step)[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
         logits = gpt(inputs_embeds=x, logits_to_keep=1, **kw).logits[:, -1].float()
-        scores = processors(tokens, logits)
+        scores = processors(rows.so_far(step), logits)
         nxt = torch.multinomial(scores.softmax(-1), 1)[:, 0] if c.do_sample else scores.argmax(-1)  # greedy: no softmax
-        nxt = nxt.masked_fill(done, eos)
-        total += (scores.gather(1, nxt[:, None])[:, 0] - scores.logsumexp(-1)).masked_fill(done, 0)
-        tokens = torch.cat([tokens, nxt[:, None]], 1)
-        ended = ~done & (nxt == eos)
-        lengths[ended] = step + 1
-        done |= ended
-        if done.all(): break
-    return Decoded(tokens, total / lengths.float() ** c.length_penalty, (lengths - 1).clamp(min=0))  # the original decoded all but the last token
+        rows.add(step, nxt, scores.gather(1, nxt[:, None])[:, 0] - scores.logsumexp(-1), stops)
+        if rows.done.all(): break
+        if cache is not None and not c.do_sample: rows.drop_finished(cache)
+    lengths = rows.lengths
+    return Decoded(rows.tokens[:, :step + 1], rows.total / lengths.float() ** c.length_penalty, (lengths - 1).clamp(min=0))  # the original decoded all but the last token
 
 # %% ../nbs/06_generate.ipynb #4310ab29
 def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
@@ -140,23 +165,17 @@ def _generate_loop(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     if c.beams > 1: return _clipcap_beams(model, prefix, c)
     gpt, wte, stops, eos = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id
     x = prefix.repeat_interleave(c.nbest, 0)
-    N, dev = x.shape[0], x.device
-    processors, cache = _processors(c, stops.tolist(), dev), DynamicCache(config=gpt.config)
-    tokens = torch.empty((N, 0), dtype=torch.long, device=dev)
-    total, done = torch.zeros(N, device=dev), torch.zeros(N, dtype=torch.bool, device=dev)
-    lengths = torch.full((N,), c.max_tokens, device=dev)
+    processors, cache = _processors(c, stops.tolist(), x.device), DynamicCache(config=gpt.config)
+    rows = _Rows(x.shape[0], c.max_tokens, eos, x.device)
     for step in range(c.max_tokens):
-        scores = processors(tokens, _next_logits(gpt, x, cache)).log_softmax(-1)
+        scores = processors(rows.so_far(step), _next_logits(gpt, x, cache)).log_softmax(-1)
         nxt = torch.multinomial(scores.exp(), 1)[:, 0] if c.do_sample else scores.argmax(-1)
-        nxt = nxt.masked_fill(done, eos)
-        total += scores.gather(1, nxt[:, None])[:, 0].masked_fill(done, 0)
-        tokens = torch.cat([tokens, nxt[:, None]], 1)
-        ended = ~done & torch.isin(nxt, stops)
-        lengths[ended] = step + 1
-        done |= ended
-        if done.all(): break
+        nxt = rows.add(step, nxt, scores.gather(1, nxt[:, None])[:, 0], stops)
+        if rows.done.all(): break
+        if not c.do_sample and (keep := rows.drop_finished(cache)) is not None: nxt = nxt[keep]
         x = wte(nxt[:, None])
-    return Decoded(tokens, total / lengths ** c.length_penalty, _kept(tokens, lengths, eos))
+    tokens = rows.tokens[:, :step + 1]
+    return Decoded(tokens, rows.total / rows.lengths ** c.length_penalty, _kept(tokens, rows.lengths, eos))
 
 # %% ../nbs/06_generate.ipynb #f79bb53f
 def _clipcap_beams(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
