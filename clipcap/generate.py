@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import import_extra, precision_plan  # first: its log filters must be set before transformers imports torchao
+from .core import import_extra, precision_plan, PLANS  # first: its log filters must be set before transformers imports torchao
 from .config import DecodeConfig, decode_config
 from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthLogitsProcessor,
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
@@ -18,7 +18,7 @@ from transformers.activations import GELUTanh, NewGELUActivation
 
 # %% auto #0
 __all__ = ['MIN_ROWS', 'clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head',
-           'fast_decoding', 'int8_blocks']
+           'fast_decoding', 'int8_blocks', 'caption_agreement', 'precision_agreement']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -314,3 +314,36 @@ def int8_blocks(gpt, # A Hugging Face GPT-2 (its blocks in `transformer.h`)
     "The blocks of `gpt` computing in int8, copied once and again only when a weight changes."
     key = tuple((p.data_ptr(), p._version) for p in gpt.transformer.h.parameters())
     return _derived(_int8, gpt, key, lambda: _quantize_int8(gpt.transformer.h))
+
+# %% ../nbs/06_generate.ipynb #dda64a78
+def caption_agreement(ref:GenerationOutput, # Captions to compare with (float32's)
+                      out:GenerationOutput, # Captions of the same images, computed another way
+                     )->dict:
+    "The share of `out`'s captions identical to `ref`'s, and of token positions (over the longer caption of each pair) holding the same token."
+    pairs = list(zip(ref.tokens, out.tokens))
+    positions = sum(max(len(a), len(b)) for a, b in pairs)
+    same = sum(x == y for a, b in pairs for x, y in zip(a, b))
+    return dict(captions=sum(a == b for a, b in pairs) / len(pairs), tokens=same / positions if positions else 1.0)
+
+# %% ../nbs/06_generate.ipynb #101f9f82
+def precision_agreement(model, # A float32 `ClipCapModel` (with its encoder, for pixel values); its precision is restored after
+                        images:torch.Tensor, # [B, 3, H, W] pixel values (encoded under each choice), or [B, d] image features
+                        choices:tuple=(None, 'fast', 'int8', 'bf16'), # Precisions to compare with float32 (None: the default)
+                        references:list|None=None, # The right caption of each image: adds each choice's share of right captions
+                        **options, # Decoding options, as `generate` takes them
+                       ):
+    "A table: per precision, the shares of captions and of tokens identical to float32's (and of right captions)."
+    import pandas as pd
+    def caption(m, precision):
+        m.set_precision(precision)
+        with torch.inference_mode(): x = m.encoder(images) if images.ndim == 4 else images
+        return generate(m, x, **options)
+    own, rows = model.precision, []
+    try:
+        ref = caption(model, 'fp32')
+        for choice in ('fp32', *choices):
+            out = ref if choice == 'fp32' else caption(model if choice in (None, *PLANS) else copy.deepcopy(model), choice)
+            right = {} if references is None else dict(right=sum(c == r for c, r in zip(out.captions, references)) / len(references))
+            rows.append(dict(precision=choice or 'default', **caption_agreement(ref, out), **right))
+    finally: model.set_precision(own)
+    return pd.DataFrame(rows).set_index('precision')
