@@ -12,9 +12,9 @@ if TYPE_CHECKING: import torch  # for annotations: torch itself is imported wher
 
 
 # %% auto #0
-__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'default_mode', 'atomic_write', 'atomic_folder',
-           'write_json', 'write_csv', 'ClipcapError', 'UsageError', 'SettingsError', 'check_writable', 'pick_device',
-           'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
+__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'MIN_ROWS', 'default_mode', 'atomic_write',
+           'atomic_folder', 'write_json', 'write_csv', 'ClipcapError', 'UsageError', 'SettingsError', 'check_writable',
+           'pick_device', 'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -176,6 +176,9 @@ def precision_plan(device:str|torch.device='cpu', # Where the model runs
     if dtype == 'fast': plan.update(encoder=torch.bfloat16, head=torch.bfloat16)  # asked for by name: on any device and CPU
     elif dtype is not None: to_dtype(dtype)  # a known name, or a clear error
     return plan
+
+# %% ../nbs/00_core.ipynb #7bc8a07c
+MIN_ROWS = 16  # the fewest rows a float32 product is given where rows are left out: fewer can take kernels with other last bits
 
 # %% ../nbs/00_core.ipynb #8cf118b3
 def from_hub(cls, # A class with `from_pretrained` (a model, tokenizer, processor or config class)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import import_extra, precision_plan, PLANS  # first: its log filters must be set before transformers imports torchao
+from .core import import_extra, precision_plan, MIN_ROWS, PLANS  # first: its log filters must be set before transformers imports torchao
 from .config import DecodeConfig, decode_config
 from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthLogitsProcessor,
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
@@ -17,8 +17,8 @@ from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthL
 from transformers.activations import GELUTanh, NewGELUActivation
 
 # %% auto #0
-__all__ = ['MIN_ROWS', 'clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head',
-           'fast_decoding', 'int8_blocks', 'caption_agreement', 'precision_agreement']
+__all__ = ['clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
+           'int8_blocks', 'caption_agreement', 'precision_agreement']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -50,8 +50,6 @@ class Decoded:
         return ids, [clean_caption(t) for t in tokenizer.batch_decode(ids)]
 
 # %% ../nbs/06_generate.ipynb #a9d1c3e0
-MIN_ROWS = 16  # finished rows leave a batch only down to this many rows (fewer rows: the BLAS may take other kernels)
-
 class _Rows:
     "The captions a greedy or sampling loop writes: tokens, log-probability and length of each, and the rows the batch still holds."
     def __init__(self, n:int, max_tokens:int, eos:int, device):
