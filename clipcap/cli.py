@@ -18,9 +18,9 @@ __all__ = ['ALIASES', 'OLD_SPELLINGS', 'BOOL_WORDS', 'CHOICES', 'TYPES', 'ORIGIN
            'HelpFormatter', 'new_parser', 'add_flag', 'settings_flags', 'model_flags', 'ray_flags', 'checkpoint_of',
            'flag_names', 'run_command', 'image_parser', 'decode_of', 'caption_images_command', 'image_cli',
            'caption_corpus_command', 'video_parser', 'formats_of', 'caption_videos_command', 'video_cli',
-           'sampling_options', 'ray_videos_command', 'dataset_parser', 'build_store_command', 'dataset_cli',
-           'train_parser', 'train_command', 'train_cli', 'evaluate_parser', 'evaluate_command', 'evaluate_cli',
-           'app_parser', 'serve_app_command', 'app_cli']
+           'ray_videos_command', 'dataset_parser', 'build_store_command', 'dataset_cli', 'train_parser',
+           'train_command', 'train_cli', 'evaluate_parser', 'evaluate_command', 'evaluate_cli', 'app_parser',
+           'serve_app_command', 'app_cli']
 
 # %% ../nbs/18_cli.ipynb #a33eb727
 ALIASES = {'-C': 'checkpoint', '-S': 'size', '-I': 'img_path', '-V': 'video_path', '-N': 'num_frames',
@@ -219,9 +219,9 @@ def caption_images_command(args)->int:
     if args.render: check_writable(args.res_path, folder=True)
     cap = Captioner(checkpoint_of(args), device=args.device, dtype=args.dtype, batch_size=args.batch_size,
                     progress=len(items) > 1, cache=args.cache, decode=decode)
-    if args.size and args.checkpoint and cap.size_tag in SIZES and cap.size_tag != args.size:
-        raise UsageError(f"-S {args.size} was given, but {args.checkpoint} is clipgpt's {cap.size_tag} model: drop -S, or give the matching size")
-    results = caption_images(items, cap, res_path=args.res_path if args.render else None)
+    if args.size and args.checkpoint and cap.render_tag in SIZES and cap.render_tag != args.size:
+        raise UsageError(f"-S {args.size} was given, but {args.checkpoint} is clipgpt's {cap.render_tag} model: drop -S, or give the matching size")
+    results = caption_images(items, captioner=cap, res_path=args.res_path if args.render else None)
     for r in results:
         if not r.ok: print(f"error: {r.error}", file=sys.stderr)
         else: print(r.caption if len(results) == 1 else f"{r.source}\t{r.caption}")
@@ -281,27 +281,21 @@ def formats_of(text:str)->tuple:
 
 def caption_videos_command(args)->int:
     "What `clipcap-video` does with its flags."
-    from clipcap.video import VideoError, caption_video, check_outputs
+    from clipcap.video import video_results
     videos, fmts = list(args.paths) + list(args.video_path or []), formats_of(args.formats)
     if not videos: raise UsageError("no videos given (pass paths, or -V)")
-    for v in videos: check_outputs(v, args.out_dir, fmts, args.frames)  # before any decoding or model loading
     sampling = FrameSampling(args.num_frames, args.strategy, args.interval, args.threshold, args.min_scene_len, args.frame_choice)
-    options = dict(out_dir=args.out_dir, formats=fmts, save_frames=args.frames, lang=args.lang, **sampling_options(sampling))
-    if args.ray or args.ray_address: return ray_videos_command(videos, args, options)
-    missing = [v for v in videos if not Path(v).is_file()]  # reported before a model is loaded (or downloaded)
-    for v in missing: print(f"error: {v}: no such file", file=sys.stderr)
-    if missing == videos: print(f"{len(missing)} of {len(videos)} videos failed", file=sys.stderr); return 1
-    from clipcap.captioner import Captioner
-    cap = Captioner(checkpoint_of(args), device=args.device, dtype=args.dtype, batch_size=args.batch_size, decode=decode_of(args), cache=args.cache)
-    failed = len(missing)
-    for v in [v for v in videos if v not in missing]:
-        try: res = caption_video(v, checkpoint=cap, progress=True, **options)
-        except VideoError as e: failed += 1; print(f"error: {e}", file=sys.stderr); continue
-        except Exception as e: failed += 1; print(f"error: {v}: {type(e).__name__}: {e}", file=sys.stderr); continue
+    options = dict(out_dir=args.out_dir, formats=fmts, save_frames=args.frames, lang=args.lang)
+    if args.ray or args.ray_address: return ray_videos_command(videos, args, dict(options, sampling=sampling))
+    failed, done = 0, 0
+    for v, res in video_results(videos, sampling, checkpoint_of(args), device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                                decode=decode_of(args), cache=args.cache, progress=True, **options):
+        if isinstance(res, Exception): failed += 1; print(f"error: {res}", file=sys.stderr); continue
+        done += 1
         outs = [str(p) for p in res.files.values()] + ([str(res.frames_dir)] if res.frames_dir else [])
         print(f"{v}\t{len(res.segments)} captions\t{' '.join(outs)}")
         if res.skipped: print(f"warning: {v}: no frame could be read for the slots {res.skipped}; they have no caption", file=sys.stderr)
-    if failed: print(f"{failed} of {len(videos)} videos failed", file=sys.stderr)
+    if failed: print(f"{failed} of {failed + done} videos failed", file=sys.stderr)
     return 1 if failed else 0
 
 def video_cli(argv:list|None=None, # Arguments (default: the command line's)
@@ -311,14 +305,9 @@ def video_cli(argv:list|None=None, # Arguments (default: the command line's)
 
 
 # %% ../nbs/18_cli.ipynb #1a1b3bb1
-def sampling_options(s:FrameSampling)->dict:
-    "`caption_video`'s sampling options from a `FrameSampling`."
-    return dict(n_frames=s.n_frames, strategy=s.strategy, interval=s.interval, threshold=s.threshold, min_scene_len=s.min_scene_len,
-                frame_choice=s.frame_choice)
-
 def ray_videos_command(videos:list, # Video paths
                        args, # The parsed flags of `clipcap-video`
-                       options:dict, # `caption_video`'s options
+                       options:dict, # `video_results`' options (the sampling, outputs, language)
                       )->int:
     "What `clipcap-video --ray` does: caption the videos, one line each, failures on stderr; the exit code."
     from clipcap.distributed import RayPool, caption_videos
