@@ -1,7 +1,9 @@
 """Benchmark: a two-hour 1920x1080 H.264 film subtitled end to end at N = 100 with the real-size S architecture, as
-`clipcap-video -V film.mp4 -N 100` does (one model load, SRT + JSON, the frames folder written), with each slot's
-frame chosen by the default rule (`frame_choice='auto'`: a keyframe inside each 72 s slot) and exactly at each
-slot's centre (`frame_choice='exact'`), in one run; then the film's first 60 s and first 600 s at N = 50.
+`clipcap-video -V film.mp4 -N 100` does (one model load, SRT + JSON, the frames folder written), computing as the
+exact default does (float32's captions, token for token) and as the fastest choice asked for by name does
+(`--dtype int8`: int8 decoder blocks, bfloat16 CLIP and LM head on a CPU with bfloat16 instructions), side by side,
+each slot's frame chosen by the default rule (`frame_choice='auto'`: a keyframe inside each 72 s slot; `--choices
+auto,exact` adds frames exactly at each slot's centre); then the film's first 60 s and first 600 s at N = 50.
 
 The film, made once with ffmpeg and kept in bench/out/ (git-ignored): a 5-minute `testsrc2` segment, 24 fps, with
 AAC audio, `-preset veryfast -g 240` (a keyframe every 10 s), concatenated 24 times with the concat demuxer and
@@ -13,7 +15,7 @@ process, so that its peak RSS is its own. Where the time goes is printed per sta
 (decoding and conversion, in the producer thread, overlapping the model), encode (CLIP + mapper), decode (the
 language model), outputs (frames folder written in its own thread, then subtitles), and the wall time end to end.
 
-    python bench/film.py [--models S,tiny] [--skip-short] [--skip-film] [--threads N]
+    python bench/film.py [--models S,tiny] [--dtypes default,int8] [--choices auto,exact] [--skip-short] [--skip-film] [--threads N]
 
 On a 2-core machine that other work shares, torch's OpenMP team of 2 threads stalls whenever another process (or
 this pipeline's own decoding thread) holds a core: `--threads 1` can then be several times faster; run both.
@@ -73,7 +75,7 @@ def timed_encoder(cap, times):
     enc.preprocess, enc.forward = wrap(enc.preprocess), wrap(enc.forward)
 
 
-def run_case(video, n, model, choice, threads=None):
+def run_case(video, n, model, choice, dtype, threads=None):
     import torch
     if threads: torch.set_num_threads(threads)
     from clipcap.captioner import Captioner
@@ -81,7 +83,7 @@ def run_case(video, n, model, choice, threads=None):
     from clipcap.video import caption_video
     t0 = time.perf_counter()
     m = tiny_model('clipgpt-S') if model == 'tiny' else random_model('clipgpt-S')
-    cap = Captioner(checkpoint=m, batch_size=32)  # as clipcap-video builds it; random weights: every caption runs to 40 tokens
+    cap = Captioner(checkpoint=m, batch_size=32, dtype=None if dtype == 'default' else dtype)  # as clipcap-video builds it; random weights: every caption runs to 40 tokens
     load = time.perf_counter() - t0
     times = dict(encode=0.0); timed_encoder(cap, times)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the model built: its own peak
@@ -97,30 +99,32 @@ def run_case(video, n, model, choice, threads=None):
                           captions=len(res.segments), files=n_files, torch_threads=torch.get_num_threads())))
 
 
-def case(video, n, model, choice, threads=None):
-    out = subprocess.run([sys.executable, __file__, '--case', str(video), str(n), model, choice] + (['--threads', str(threads)] if threads else []),
+def case(video, n, model, choice, dtype='default', threads=None):
+    out = subprocess.run([sys.executable, __file__, '--case', str(video), str(n), model, choice, dtype] + (['--threads', str(threads)] if threads else []),
                          capture_output=True, text=True)
-    if out.returncode: sys.exit(f"case {video} {n} {model} {choice} failed:\n{out.stderr}")
+    if out.returncode: sys.exit(f"case {video} {n} {model} {choice} {dtype} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def show(label, r):
     s = r['stages']
-    print(f"{label:30} {r['seconds']:6.2f} s wall ({r['cpu_seconds']:5.1f} s CPU) | open {s['open']:5.2f}  frames {s['frames']:6.2f}  "
+    print(f"{label:38} {r['seconds']:6.2f} s wall ({r['cpu_seconds']:5.1f} s CPU) | open {s['open']:5.2f}  frames {s['frames']:6.2f}  "
           f"encode {s['encode']:6.2f}  decode {s['decode']:6.2f}  outputs: frames folder {s['frames_folder']:5.2f}, subtitles {s['subtitles']:4.2f} | "
           f"peak RSS {r['rss_mb']:5.0f} MB ({r['rss_before_mb']:.0f} MB once the model was built, in {r['load']:.1f} s) | {r['files'] // 2} frames saved", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--models', default='S,tiny', help='S (real size, random weights) and/or tiny')
+    ap.add_argument('--models', default='S', help='S (real size, random weights) and/or tiny')
+    ap.add_argument('--dtypes', default='default,int8', help="how the model computes: 'default' (exact) and/or any --dtype choice")
+    ap.add_argument('--choices', default='auto', help="frame choices: 'auto' and/or 'exact'")
     ap.add_argument('--skip-short', action='store_true', help='skip the 60 s vs 600 s comparison')
     ap.add_argument('--skip-film', action='store_true', help='skip the two-hour film')
     ap.add_argument('--make-only', action='store_true', help='make the videos and stop')
     ap.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's own choice, one a core)")
-    ap.add_argument('--case', nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument('--case', nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.case: return run_case(a.case[0], int(a.case[1]), a.case[2], a.case[3], a.threads)
+    if a.case: return run_case(a.case[0], int(a.case[1]), a.case[2], a.case[3], a.case[4], a.threads)
     film = make_film(); short, long = cut(film, 60), cut(film, 600)
     if a.make_only: return
     import av, torch
@@ -130,11 +134,12 @@ def main():
     print("stages: seconds spent in each; frames (decoding and converting, its own thread) and the frames folder (its own thread)\n"
           "overlap encode and decode, so the stages add up to more than the wall time; wall time is caption_video's, the model built before")
     for model in a.models.split(',') if not a.skip_film else []:
-        for choice in ('auto', 'exact'):
-            show(f"{model}, 2 h film, N=100, {choice}", case(film, 100, model, choice, a.threads))
+        for choice in a.choices.split(','):
+            for dtype in a.dtypes.split(','):
+                show(f"{model} {dtype}, 2 h film, N=100, {choice}", case(film, 100, model, choice, dtype, a.threads))
     if a.skip_short: return
     for model in a.models.split(','):
-        r = {s: case(v, 50, model, 'auto', a.threads) for s, v in ((60, short), (600, long))}
+        r = {s: case(v, 50, model, 'auto', 'default', a.threads) for s, v in ((60, short), (600, long))}
         for s in r: show(f"{model}, {s} s, N=50, auto", r[s])
         print(f"{model}, N=50: the 600 s video takes {r[600]['seconds'] / r[60]['seconds']:.2f}x the wall time of the 60 s one", flush=True)
 

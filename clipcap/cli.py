@@ -141,8 +141,10 @@ def model_flags(parser, # A parser
     add_flag(g, 'checkpoint', f"Released name ({', '.join(RELEASED)}), a model folder, a checkpoint file or a hub id (default: the released -S)")
     add_flag(g, 'size', "clipgpt's released S or L model when -C is not given; with -C, the size the model must be", None, str.upper, choices=list(SIZES))
     add_flag(g, 'device', "cuda, cuda:1, cpu, mps, ... (default: the best available)")
-    add_flag(g, 'dtype', "How the model computes (default: chosen per part: on a CPU with bf16, bf16 CLIP and LM head; "
-             "fast: that everywhere; int8: also int8 decoder blocks, the int8 extra)", choices=[*DTYPES, *PLANS])
+    add_flag(g, 'dtype', "How the model computes (default: exact: float32's captions, token for token, on every machine). "
+             "Faster, each changing some captions (unchanged of 100 at real size, random weights: fast 72, int8 62, bf16 84; "
+             "bench/cpu_fast.py): fast: bf16 CLIP and LM head, fused GELU; int8: int8 decoder blocks (the int8 extra), bf16 "
+             "CLIP and LM head on a CPU with bf16; bf16, fp16: the weights cast", choices=[*DTYPES, *PLANS])
     add_flag(g, 'batch_size', "Images or frames per model call", batch_size, count(1))
     add_flag(g, 'cache', "Folder of downloaded released weights (default: $CLIPCAP_CACHE or ~/.cache/clipcap)")
 

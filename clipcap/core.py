@@ -12,10 +12,10 @@ if TYPE_CHECKING: import torch  # for annotations: torch itself is imported wher
 
 
 # %% auto #0
-__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'ClipcapError', 'UsageError', 'SettingsError',
-           'path_text', 'default_mode', 'temporary_name', 'remove_stale', 'atomic_write', 'atomic_folder', 'write_json',
-           'write_csv', 'fingerprint', 'Journal', 'check_writable', 'pick_device', 'to_dtype', 'cpu_flags',
-           'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
+__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'MIN_ROWS', 'ClipcapError', 'UsageError',
+           'SettingsError', 'path_text', 'default_mode', 'temporary_name', 'remove_stale', 'atomic_write',
+           'atomic_folder', 'write_json', 'write_csv', 'fingerprint', 'Journal', 'check_writable', 'pick_device',
+           'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
 
 # %% ../nbs/00_core.ipynb #606190ec
 class ClipcapError(ValueError):
@@ -231,28 +231,33 @@ def cpu_flags(cpuinfo:str='/proc/cpuinfo', # Linux's description of the CPUs
     return frozenset(m[1].split()) if m else frozenset()
 
 # %% ../nbs/00_core.ipynb #416fba16
-BF16_MIN_WEIGHTS = 1_000_000  # a part with fewer weights gains nothing from bfloat16: the automatic choice leaves it alone
+BF16_MIN_WEIGHTS = 1_000_000  # a part with fewer weights gains nothing from bfloat16: int8's choice per CPU leaves it float32
+
+def _int8_plan(device, flags:frozenset, sizes:dict|None)->dict:
+    "int8 decoder blocks, fused GELU, and bfloat16 encoder and head where the CPU has bfloat16 instructions (large parts only)."
+    import torch
+    if torch.device(device).type != 'cpu': raise SettingsError("{dtype} 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16", 'dtype')
+    if not set(INT8_FLAGS) & flags:
+        warnings.warn("dtype 'int8': this CPU has no int8 dot-product instructions (none of " + ', '.join(INT8_FLAGS) + "), so int8 "
+                      "decoder blocks run slower than float32 here (0.19x on an AVX2 CPU); leave dtype unset (float32) on this CPU", stacklevel=3)
+    big = [k for k in ('encoder', 'head') if set(BF16_FLAGS) & flags and (sizes or {}).get(k, BF16_MIN_WEIGHTS) >= BF16_MIN_WEIGHTS]
+    return dict(encoder=None, decoder=torch.int8, head=None, fused=True) | {k: torch.bfloat16 for k in big}
 
 def precision_plan(device:str|torch.device='cpu', # Where the model runs
-                   dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: that dtype everywhere
-                   flags:frozenset|None=None, # The CPU's flags (default: `cpu_flags()`)
-                   sizes:dict|None=None, # Weights per part (e.g. `{'head': 38_597_376}`), for the automatic choice
+                   dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 encoder and head, fused GELU; 'int8': int8 decoder blocks; a dtype: that dtype everywhere
+                   flags:frozenset|None=None, # The CPU's flags (default: `cpu_flags()`), which only 'int8' looks at
+                   sizes:dict|None=None, # Weights per part (e.g. `{'head': 38_597_376}`), for int8's choice per CPU
                   )->dict:
     "Compute dtype per part ('encoder', 'decoder', 'head'; None: the weights' own), and whether to use fused kernels ('fused')."
     import torch
-    if dtype == 'int8':  # the automatic choice, and the decoder's blocks in int8
-        if torch.device(device).type != 'cpu': raise ClipcapError("dtype 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16")
-        if not set(INT8_FLAGS) & (cpu_flags() if flags is None else flags):
-            warnings.warn("dtype 'int8': this CPU has no int8 dot-product instructions (none of " + ', '.join(INT8_FLAGS) + "), so int8 "
-                          "decoder blocks run slower than float32 here (0.19x on an AVX2 CPU); leave dtype unset for this CPU's fastest choice", stacklevel=2)
-        return precision_plan(device, None, flags, sizes) | dict(decoder=torch.int8)
-    plan = dict(encoder=None, decoder=None, head=None, fused=dtype is None or dtype == 'fast')
-    auto = dtype is None and torch.device(device).type == 'cpu'
-    if auto: dtype = 'fast' if set(BF16_FLAGS) & (cpu_flags() if flags is None else flags) else None
-    if dtype == 'fast':  # the decoder's small per-token matmuls stay float32
-        plan.update({k: torch.bfloat16 for k in ('encoder', 'head') if not auto or (sizes or {}).get(k, BF16_MIN_WEIGHTS) >= BF16_MIN_WEIGHTS})
+    if dtype == 'int8': return _int8_plan(device, cpu_flags() if flags is None else flags, sizes)
+    plan = dict(encoder=None, decoder=None, head=None, fused=dtype == 'fast')
+    if dtype == 'fast': plan.update(encoder=torch.bfloat16, head=torch.bfloat16)  # asked for by name: on any device and CPU
     elif dtype is not None: to_dtype(dtype)  # a known name, or a clear error
     return plan
+
+# %% ../nbs/00_core.ipynb #7bc8a07c
+MIN_ROWS = 16  # the fewest rows a float32 product is given where rows are left out: fewer can take kernels with other last bits
 
 # %% ../nbs/00_core.ipynb #8cf118b3
 def from_hub(cls, # A class with `from_pretrained` (a model, tokenizer, processor or config class)

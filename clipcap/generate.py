@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import import_extra, precision_plan  # first: its log filters must be set before transformers imports torchao
+from .core import ClipcapError, SettingsError, import_extra, precision_plan, MIN_ROWS, PLANS  # first: its log filters must be set before transformers imports torchao
 from .config import DecodeConfig, decode_config
 from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthLogitsProcessor,
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
@@ -18,13 +18,13 @@ from transformers.activations import GELUTanh, NewGELUActivation
 
 # %% auto #0
 __all__ = ['clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
-           'int8_blocks']
+           'int8_blocks', 'caption_agreement', 'precision_agreement']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
                  )->str:
-    "Strip whitespace and upper-case the first character."
-    text = text.strip()
+    "Drop bytes that did not decode (U+FFFD), strip whitespace and upper-case the first character."
+    text = text.replace('\ufffd', '').strip()
     return text[:1].upper() + text[1:]
 
 # %% ../nbs/06_generate.ipynb #80e861e7
@@ -49,6 +49,36 @@ class Decoded:
         ids = [row[:k] for row, k in zip(self.tokens.tolist(), self.keep.tolist())]
         return ids, [clean_caption(t) for t in tokenizer.batch_decode(ids)]
 
+# %% ../nbs/06_generate.ipynb #a9d1c3e0
+class _Rows:
+    "The captions a greedy or sampling loop writes: tokens, log-probability and length of each, and the rows the batch still holds."
+    def __init__(self, n:int, max_tokens:int, eos:int, device):
+        self.tokens, self.eos = torch.full((n, max_tokens), eos, dtype=torch.long, device=device), eos
+        self.total, self.lengths = torch.zeros(n, device=device), torch.full((n,), max_tokens, device=device)
+        self.live, self.done = torch.arange(n, device=device), torch.zeros(n, dtype=torch.bool, device=device)  # the batch's rows
+
+    def so_far(self, step:int)->torch.Tensor: return self.tokens[self.live, :step]  # the batch's tokens until now
+
+    def add(self, step:int, nxt:torch.Tensor, logp:torch.Tensor, stops:torch.Tensor)->torch.Tensor:
+        "Record the batch's next tokens (EOS in rows that have ended) and their log-probabilities; the tokens."
+        nxt = nxt.masked_fill(self.done, self.eos)
+        self.tokens[self.live, step] = nxt
+        self.total[self.live] += logp.masked_fill(self.done, 0)
+        ended = ~self.done & torch.isin(nxt, stops)
+        self.lengths[self.live[ended]] = step + 1
+        self.done |= ended
+        return nxt
+
+    def drop_finished(self, cache)->torch.Tensor|None:
+        "When a quarter of the batch has ended: the positions of the rows that stay (at least `MIN_ROWS`), the cache cut to them."
+        n, going = len(self.done), int((~self.done).sum())
+        stay = max(going, min(n, MIN_ROWS))
+        if n - stay < max(1, n // 4): return None
+        keep = self.done.int().argsort(stable=True)[:stay].sort().values  # rows still going first, then finished ones
+        cache.reorder_cache(keep)
+        self.live, self.done = self.live[keep], self.done[keep]
+        return keep
+
 # %% ../nbs/06_generate.ipynb #0e169ae0
 def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
     "The logits processors Hugging Face's `generate` builds for these options, in its order."
@@ -65,45 +95,38 @@ def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
 def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "Decode in clipgpt's layout with a KV cache (greedy search or sampling)."
     if c.beams > 1:
-        raise ValueError("Beam search is not available for models in the original's layout (converted clipgpt "
-                         "checkpoints, config.clipgpt_layout=True): use greedy decoding or sampling")
+        raise SettingsError("{beams} > 1: beam search is not available for models in clipgpt's layout (converted clipgpt "
+                            "checkpoints, config.clipgpt_layout=True): use greedy decoding or sampling", 'beams')
     gpt, eos = model.gpt, model.eos_token_id
     bos = model.tokenizer.bos_token_id if model.tokenizer.bos_token_id is not None else eos
     wte, wpe = gpt.transformer.wte, gpt.transformer.wpe
     prefix = prefix.repeat_interleave(c.nbest, 0)
     N, K, dev = prefix.shape[0], prefix.shape[1], prefix.device
-    processors = _processors(c, eos, dev)
+    processors, rows, stops = _processors(c, eos, dev), _Rows(N, c.max_tokens, eos, dev), torch.tensor([eos], device=dev)
     start = torch.cat([wte(torch.full((N, 1), bos, device=dev)), prefix], 1)
     pos = wpe(torch.arange(K + 1, device=dev))
-    tokens = torch.empty((N, 0), dtype=torch.long, device=dev)
-    total = torch.zeros(N, device=dev)
-    done = torch.zeros(N, dtype=torch.bool, device=dev)
-    lengths = torch.full((N,), c.max_tokens, device=dev)
     cache = None
     for step in range(c.max_tokens):
         if step == 0: x, kw = (start + pos), dict(use_cache=False)  # step 0: wpe by hand once, GPT-2's on top
         elif step == 1:  # the start positions now carry wpe three times, generated tokens twice
             cache = DynamicCache(config=gpt.config)
-            x = torch.cat([(start + pos) + pos, wte(tokens) + wpe(torch.tensor([K + 1], device=dev))], 1)
+            x = torch.cat([(start + pos) + pos, wte(rows.so_far(1)) + wpe(torch.tensor([K + 1], device=dev))], 1)
             kw = dict(cache=cache, use_cache=True)
         else:
-            x, kw = wte(tokens[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
+            x, kw = wte(rows.so_far(step)[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
         logits = gpt(inputs_embeds=x, logits_to_keep=1, **kw).logits[:, -1].float()
-        scores = processors(tokens, logits)
+        scores = processors(rows.so_far(step), logits)
         nxt = torch.multinomial(scores.softmax(-1), 1)[:, 0] if c.do_sample else scores.argmax(-1)  # greedy: no softmax
-        nxt = nxt.masked_fill(done, eos)
-        total += (scores.gather(1, nxt[:, None])[:, 0] - scores.logsumexp(-1)).masked_fill(done, 0)
-        tokens = torch.cat([tokens, nxt[:, None]], 1)
-        ended = ~done & (nxt == eos)
-        lengths[ended] = step + 1
-        done |= ended
-        if done.all(): break
-    return Decoded(tokens, total / lengths.float() ** c.length_penalty, (lengths - 1).clamp(min=0))  # the original decoded all but the last token
+        rows.add(step, nxt, scores.gather(1, nxt[:, None])[:, 0] - scores.logsumexp(-1), stops)
+        if rows.done.all(): break
+        if cache is not None and not c.do_sample: rows.drop_finished(cache)
+    lengths = rows.lengths
+    return Decoded(rows.tokens[:, :step + 1], rows.total / lengths.float() ** c.length_penalty, (lengths - 1).clamp(min=0))  # the original decoded all but the last token
 
 # %% ../nbs/06_generate.ipynb #4310ab29
 def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "Hugging Face's beam search (`model.gpt.generate`)."
-    if c.stop_at_period: raise ValueError("beam_search='hf' can't stop at '.': use beam_search='clipcap', or stop_at_period=False")
+    if c.stop_at_period: raise SettingsError("{beam_search} 'hf' can't stop at '.': use {beam_search} 'clipcap', or turn {stop_at_period} off", 'beam_search', 'stop_at_period')
     eos = model.eos_token_id
     extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only what applies: HF warns of nothing
     mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)
@@ -140,28 +163,22 @@ def _generate_loop(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     if c.beams > 1: return _clipcap_beams(model, prefix, c)
     gpt, wte, stops, eos = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id
     x = prefix.repeat_interleave(c.nbest, 0)
-    N, dev = x.shape[0], x.device
-    processors, cache = _processors(c, stops.tolist(), dev), DynamicCache(config=gpt.config)
-    tokens = torch.empty((N, 0), dtype=torch.long, device=dev)
-    total, done = torch.zeros(N, device=dev), torch.zeros(N, dtype=torch.bool, device=dev)
-    lengths = torch.full((N,), c.max_tokens, device=dev)
+    processors, cache = _processors(c, stops.tolist(), x.device), DynamicCache(config=gpt.config)
+    rows = _Rows(x.shape[0], c.max_tokens, eos, x.device)
     for step in range(c.max_tokens):
-        scores = processors(tokens, _next_logits(gpt, x, cache)).log_softmax(-1)
+        scores = processors(rows.so_far(step), _next_logits(gpt, x, cache)).log_softmax(-1)
         nxt = torch.multinomial(scores.exp(), 1)[:, 0] if c.do_sample else scores.argmax(-1)
-        nxt = nxt.masked_fill(done, eos)
-        total += scores.gather(1, nxt[:, None])[:, 0].masked_fill(done, 0)
-        tokens = torch.cat([tokens, nxt[:, None]], 1)
-        ended = ~done & torch.isin(nxt, stops)
-        lengths[ended] = step + 1
-        done |= ended
-        if done.all(): break
+        nxt = rows.add(step, nxt, scores.gather(1, nxt[:, None])[:, 0], stops)
+        if rows.done.all(): break
+        if not c.do_sample and (keep := rows.drop_finished(cache)) is not None: nxt = nxt[keep]
         x = wte(nxt[:, None])
-    return Decoded(tokens, total / lengths ** c.length_penalty, _kept(tokens, lengths, eos))
+    tokens = rows.tokens[:, :step + 1]
+    return Decoded(tokens, rows.total / rows.lengths ** c.length_penalty, _kept(tokens, rows.lengths, eos))
 
 # %% ../nbs/06_generate.ipynb #f79bb53f
 def _clipcap_beams(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "ClipCap's beam search, batched: each image's `nbest` best beams."
-    if c.do_sample: raise ValueError("ClipCap's beam search does not sample: drop the sampling options, or use beam_search='hf'")
+    if c.do_sample: raise SettingsError("{beam_search} 'clipcap' does not sample: drop the sampling options, or use {beam_search} 'hf'", 'beam_search')
     gpt, wte, stops, eos, W, lp = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id, c.beams, c.length_penalty
     B, dev = prefix.shape[0], prefix.device
     processors, cache = _processors(c, stops.tolist(), dev), DynamicCache(config=gpt.config)
@@ -200,11 +217,13 @@ def generate(model, # A `ClipCapModel`
     x = torch.as_tensor(image_embeds)
     want = {2: ('image features', model.config.image_dim), 3: ('prefixes', model.embed_dim)}
     if x.ndim not in want or (want[x.ndim][1] is not None and x.shape[-1] != want[x.ndim][1]):
-        raise ValueError(f"generate expects image features [B, {model.config.image_dim}] or prefixes "
+        raise ClipcapError(f"generate expects image features [B, {model.config.image_dim}] or prefixes "
                          f"[B, K, {model.embed_dim}], got a tensor of shape {tuple(x.shape)}")
     if x.shape[0] == 0: return GenerationOutput([], [], [], [])
     clipgpt, was_training = model.config.clipgpt_layout, model.training
-    if clipgpt and c.stop_at_period: raise ValueError("stop_at_period is not available for models in the original's layout (converted clipgpt checkpoints)")
+    if clipgpt and c.stop_at_period: raise SettingsError("{stop_at_period} is not available for models in clipgpt's layout (converted clipgpt checkpoints)", 'stop_at_period')
+    room = model.gpt.config.n_positions - model.config.prefix_length - clipgpt  # positions left after the prefix (and clipgpt's start token)
+    if c.max_tokens > room: raise SettingsError(f"{{max_tokens}} {c.max_tokens} is more than this model can write after its prefix: at most {room}", 'max_tokens')
     devices = [model.device] if model.device.type == 'cuda' else []
     model.eval()
     try:
@@ -254,7 +273,7 @@ def low_precision_head(gpt, # A Hugging Face causal LM with `lm_head`
 @contextlib.contextmanager
 def fast_decoding(model, # A `ClipCapModel`; its `precision` (see `ClipCapModel.set_precision`) chooses
                  ):
-    "In the block, `model.gpt` decodes with a fused GELU and, where `precision_plan` says so, a bfloat16 LM head and int8 blocks."
+    "In the block, `model.gpt` decodes as `precision_plan` says: a fused GELU, a bfloat16 LM head, int8 blocks (by default none: exact)."
     gpt, head, trunk = model.gpt, model.gpt.lm_head, getattr(model.gpt, 'transformer', None)
     plan = precision_plan(model.device, model.precision, sizes=dict(head=head.weight.numel()))
     own = getattr(trunk, 'h', None)
@@ -295,3 +314,36 @@ def int8_blocks(gpt, # A Hugging Face GPT-2 (its blocks in `transformer.h`)
     "The blocks of `gpt` computing in int8, copied once and again only when a weight changes."
     key = tuple((p.data_ptr(), p._version) for p in gpt.transformer.h.parameters())
     return _derived(_int8, gpt, key, lambda: _quantize_int8(gpt.transformer.h))
+
+# %% ../nbs/06_generate.ipynb #dda64a78
+def caption_agreement(ref:GenerationOutput, # Captions to compare with (float32's)
+                      out:GenerationOutput, # Captions of the same images, computed another way
+                     )->dict:
+    "The share of `out`'s captions identical to `ref`'s, and of token positions (over the longer caption of each pair) holding the same token."
+    pairs = list(zip(ref.tokens, out.tokens))
+    positions = sum(max(len(a), len(b)) for a, b in pairs)
+    same = sum(x == y for a, b in pairs for x, y in zip(a, b))
+    return dict(captions=sum(a == b for a, b in pairs) / len(pairs), tokens=same / positions if positions else 1.0)
+
+# %% ../nbs/06_generate.ipynb #101f9f82
+def precision_agreement(model, # A float32 `ClipCapModel` (with its encoder, for pixel values); its precision is restored after
+                        images:torch.Tensor, # [B, 3, H, W] pixel values (encoded under each choice), or [B, d] image features
+                        choices:tuple=(None, 'fast', 'int8', 'bf16'), # Precisions to compare with float32 (None: the default)
+                        references:list|None=None, # The right caption of each image: adds each choice's share of right captions
+                        **options, # Decoding options, as `generate` takes them
+                       ):
+    "A table: per precision, the shares of captions and of tokens identical to float32's (and of right captions)."
+    import pandas as pd
+    def caption(m, precision):
+        m.set_precision(precision)
+        with torch.inference_mode(): x = m.encoder(images) if images.ndim == 4 else images
+        return generate(m, x, **options)
+    own, rows = model.precision, []
+    try:
+        ref = caption(model, 'fp32')
+        for choice in ('fp32', *choices):
+            out = ref if choice == 'fp32' else caption(model if choice in (None, *PLANS) else copy.deepcopy(model), choice)
+            right = {} if references is None else dict(right=sum(c == r for c, r in zip(out.captions, references)) / len(references))
+            rows.append(dict(precision=choice or 'default', **caption_agreement(ref, out), **right))
+    finally: model.set_precision(own)
+    return pd.DataFrame(rows).set_index('precision')

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from .core import ClipcapError, atomic_folder, from_hub, import_extra, precision_plan, to_dtype, PLANS  # first: its log filters must be set before transformers imports torchao
+from .core import ClipcapError, atomic_folder, from_hub, import_extra, precision_plan, to_dtype, MIN_ROWS, PLANS  # first: its log filters must be set before transformers imports torchao
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CLIPVisionConfig,
                           CLIPVisionModelWithProjection, GPT2Config, GPT2LMHeadModel)
 from transformers.utils import logging as hf_logging
@@ -21,10 +21,10 @@ from PIL import Image
 from .config import ClipCapConfig
 
 # %% auto #0
-__all__ = ['quiet_loading', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip', 'open_clip_installed',
-           'OpenCLIPEncoder', 'build_encoder', 'encoder_dim', 'MLPMapper', 'TransformerMapper', 'ClipGPTMapper',
-           'build_mapper', 'CaptionOutput', 'pad_with_eos', 'tokenize_captions', 'build_decoder', 'complete_config',
-           'decoder_tokenizer', 'ClipCapModel', 'random_model', 'tiny_model', 'saved_weight']
+__all__ = ['quiet_loading', 'clip_pooled', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip',
+           'open_clip_installed', 'OpenCLIPEncoder', 'build_encoder', 'encoder_dim', 'MLPMapper', 'TransformerMapper',
+           'ClipGPTMapper', 'build_mapper', 'CaptionOutput', 'pad_with_eos', 'tokenize_captions', 'build_decoder',
+           'complete_config', 'decoder_tokenizer', 'ClipCapModel', 'random_model', 'tiny_model', 'saved_weight']
 
 # %% ../nbs/04_model.ipynb #66c552f5
 @contextlib.contextmanager
@@ -36,6 +36,18 @@ def quiet_loading():
     finally:
         if was: hf_logging.enable_progress_bar()
 
+# %% ../nbs/04_model.ipynb #57a8bf83
+def clip_pooled(vision, # A transformers CLIP vision transformer (`clip.vision_model`)
+                pixel_values:torch.Tensor, # [B, 3, H, W], on its device and dtype
+               )->torch.Tensor:
+    "`vision(pixel_values).pooler_output`, with the last layer's MLP run on the class token alone (at least `MIN_ROWS` rows)."
+    h = vision.pre_layrnorm(vision.embeddings(pixel_values))
+    *layers, last = vision.encoder.layers
+    for layer in layers: h = layer(h, None)
+    rows = -(-MIN_ROWS // len(h))  # tokens of each image through the last MLP: the class token, and others up to MIN_ROWS rows
+    h = h[:, :rows] + last.self_attn(last.layer_norm1(h))[0][:, :rows]
+    return vision.post_layernorm((h + last.mlp(last.layer_norm2(h)))[:, 0])
+
 # %% ../nbs/04_model.ipynb #46d15dfd
 class ImageEncoder(nn.Module):
     "Frozen CLIP vision tower with its processor: images → the feature a mapping network reads."
@@ -46,7 +58,7 @@ class ImageEncoder(nn.Module):
         super().__init__()
         self.clip, self.processor, self.feature = clip, processor, feature
         self.clip.requires_grad_(False).eval()
-        self.precision = None  # compute dtype: None chooses per `precision_plan`, 'fast' or a dtype forces one
+        self.precision = None  # how it computes: None: exact, in the weights' own dtype; 'fast', 'int8' or a dtype: see `set_precision`
 
     @classmethod
     def from_config(cls, config:ClipCapConfig, # Names the CLIP checkpoint, or holds a `clip_config` to build
@@ -82,7 +94,7 @@ class ImageEncoder(nn.Module):
 
     def tower(self, pixel_values:torch.Tensor)->torch.Tensor:
         "The feature of pixel values already on the tower's device and dtype."
-        pooled = self.clip.vision_model(pixel_values=pixel_values).pooler_output
+        pooled = clip_pooled(self.clip.vision_model, pixel_values)
         return pooled if self.feature == 'pooler_output' else self.clip.visual_projection(pooled)
 
     @torch.no_grad()
@@ -431,13 +443,13 @@ def _apply_precision(module:nn.Module, device, dtype)->nn.Module:
     return module
 
 @patch
-def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: chosen by `precision_plan`; 'fast': bfloat16 autocast; a dtype: cast the tower to it
+def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 autocast; a dtype: cast the tower to it
                  )->ImageEncoder:
     "Choose how the encoder computes; a dtype casts its weights."
     return _apply_precision(self, next(self.clip.parameters()).device, dtype)
 
 @patch
-def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: chosen per part; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; a dtype: cast every part to it
+def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 encoder and head, fused GELU; 'int8': int8 decoder blocks; a dtype: cast every part to it
                  )->ClipCapModel:
     "Choose how the model (and its encoder) compute; a dtype casts the weights."
     _apply_precision(self, self.device, dtype)  # the encoder, a submodule, is cast with the rest
