@@ -87,7 +87,7 @@ def run_case(video, n, model, choice, threads=None):
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the model built: its own peak
     with tempfile.TemporaryDirectory() as out:
         t, c = time.perf_counter(), time.process_time()
-        res = caption_video(video, n, checkpoint=cap, out_dir=out, formats=('srt', 'json'), save_frames=True,
+        res = caption_video(video, n_frames=n, captioner=cap, out_dir=out, formats=('srt', 'json'), save_frames=True,
                             progress=False, frame_choice=choice)
         t, c = time.perf_counter() - t, time.process_time() - c
         n_files = len(list(res.frames_dir.iterdir()))

@@ -94,13 +94,13 @@ def read_frames(path, frames):
     finally: cap.release()
 
 def two_pass(video, n, cap, out_dir):
-    from clipcap.video import Segment, merge_segments, to_srt, to_json_items
+    from clipcap.subtitles import Segment, merge_segments, to_srt, to_json_items
     times, duration = probe_times(video)
     plan = uniform_plan(times, duration, n)
     spans = {f: (a, b) for f, a, b in plan}
     segments, batch = [], []
     def flush():
-        for (f, rgb), text in zip(batch, cap.caption([rgb for _, rgb in batch])):
+        for (f, rgb), text in zip(batch, cap.caption_batch([rgb for _, rgb in batch]).captions):
             segments.append(Segment(*spans[f], text, [f], [float(times[f])]))
         batch.clear()
     for f, rgb in read_frames(video, list(spans)):
@@ -115,7 +115,7 @@ def two_pass(video, n, cap, out_dir):
 
 def seeking(video, n, cap, out_dir):
     from clipcap.video import caption_video
-    res = caption_video(video, n, checkpoint=cap, out_dir=out_dir, save_frames=False, progress=False)
+    res = caption_video(video, n_frames=n, captioner=cap, out_dir=out_dir, save_frames=False, progress=False)
     return res.segments, res.info.duration
 
 # ---- one case in its own process ----

@@ -10,11 +10,12 @@ from functools import partial
 from pathlib import Path
 import av
 from .core import import_extra
-from .config import DecodeConfig
+from .config import DecodeConfig, FrameSampling
 from .checkpoints import released_name
 from .captioner import Captioner, caption_images
 from .config import STRATEGIES, SUBTITLE_FORMATS
-from .video import caption_video, open_video
+from .frames import open_video
+from .video import caption_video
 
 # %% auto #0
 __all__ = ['IMAGE_COLUMNS', 'BROWSER_CODECS', 'SEGMENT_COLUMNS', 'QUEUE', 'import_gradio', 'option_defaults', 'with_decoding',
@@ -95,7 +96,7 @@ def caption_uploads(cap:Captioner, # The shared captioner
         try:
             c = with_decoding(cap, greedy=bool(greedy), beams=int(beams), temperature=float(temperature), top_p=float(top_p), nbest=int(nbest))
             c.progress = progress is not None
-            results = caption_images(files, c, res_path=req.dir)
+            results = caption_images(files, captioner=c, res_path=req.dir)
         except ValueError as e: raise gr.Error(str(e)) from None  # decoding options out of range
         text, rows, gallery, problems = image_outputs(results)
         if not text: raise gr.Error(problems)
@@ -156,8 +157,8 @@ def subtitle_upload(cap:Captioner, # The shared captioner
     with RequestFiles([video]) as req:
         try:
             c = with_decoding(cap, greedy=bool(greedy), beams=int(beams), temperature=float(temperature), top_p=float(top_p))
-            res = caption_video(video, int(n_frames), strategy, c, req.dir, SUBTITLE_FORMATS, True, interval=float(interval),
-                                threshold=float(threshold), progress=progress is not None)
+            sampling = FrameSampling(n_frames=int(n_frames), strategy=strategy, interval=float(interval), threshold=float(threshold))
+            res = caption_video(video, sampling, out_dir=req.dir, formats=SUBTITLE_FORMATS, captioner=c, progress=progress is not None)
             player = gr.Video(value=str(player_copy(video, req.dir)), subtitles=str(res.files['vtt']))
         except ValueError as e: raise gr.Error(public_message(str(e), video)) from None
         yield player, *video_outputs(res)
@@ -207,7 +208,7 @@ def video_tab(gr, # The gradio module
               cap:Captioner, # The shared captioner
              ):
     "The Video tab: upload, sampling strategy, decoding controls, and the subtitled player, segments, frames and files."
-    d = option_defaults(caption_video)
+    d = option_defaults(FrameSampling)
     video = gr.File(file_types=['video'], label='Video', elem_id='video-file')
     with gr.Row():
         strategy = gr.Radio(list(STRATEGIES), value=d['strategy'], label='Frames')

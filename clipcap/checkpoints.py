@@ -10,69 +10,93 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
-from .core import pick_device, precision_plan
+from .core import ClipcapError, SettingsError, pick_device, precision_plan
 from .config import ClipCapConfig, get_config, DECODING, RELEASED, SIZES, Released, released_name
 from .tiny import REAL_SIZES
 from .model import ClipCapModel, ImageEncoder, complete_config, decoder_tokenizer, saved_weight
 
 # %% auto #0
 __all__ = ['CHECKPOINT_SUFFIXES', 'load_state_dict', 'convert_clipgpt_checkpoint', 'convert_clipcap_checkpoint',
-           'clipcap_transformer_keys', 'cache_dir', 'download_from_drive', 'fetch_released', 'load_model']
+           'clipcap_transformer_keys', 'cache_dir', 'download_from_drive', 'fetch_released', 'clipgpt_size',
+           'load_model']
 
-# %% ../nbs/05_checkpoints.ipynb #18594140
-def load_state_dict(path_or_state_dict:str|Path|dict)->dict:
+# %% ../nbs/05_checkpoints.ipynb #7f18ca59
+def _read_checkpoint_file(path:Path)->object:
+    "What a `.safetensors` or PyTorch file holds, read without running code; `ClipcapError` naming a file that is neither."
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try: return load_file(path) if path.suffix == '.safetensors' else torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ClipcapError(f"{path}: not a readable PyTorch/safetensors checkpoint ({type(e).__name__}: {e})") from e
+
+# %% ../nbs/05_checkpoints.ipynb #b038f368
+def load_state_dict(path_or_state_dict:str|Path|dict, # A checkpoint file, or a state dict
+                   )->dict:
     "A state dict from a `.safetensors` or PyTorch file (loaded without unpickling code), or passed through."
-    if isinstance(path_or_state_dict, dict): sd = path_or_state_dict
-    else:
-        path = Path(path_or_state_dict)
-        if not path.is_file(): raise FileNotFoundError(f"{path}: no such checkpoint file")
-        try: sd = load_file(path) if path.suffix == '.safetensors' else torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e:
-            raise ValueError(f"{path}: not a readable PyTorch/safetensors checkpoint ({type(e).__name__}: {e})") from e
+    sd = path_or_state_dict if isinstance(path_or_state_dict, dict) else _read_checkpoint_file(Path(path_or_state_dict))
     if isinstance(sd, dict) and 'model_state_dict' in sd: sd = sd['model_state_dict']  # a training checkpoint
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise ValueError(f"{path_or_state_dict}: expected a dict of tensors (a state dict)")
+        raise ClipcapError(f"{path_or_state_dict}: expected a dict of tensors (a state dict)")
     return sd
 
-def _load_converted(model:ClipCapModel, sd:dict, rename, drop, source:str)->ClipCapModel:
-    "Load `sd` into `model` after renaming keys; check every shape; fail on anything missing or unknown."
-    target = model.state_dict()
+# %% ../nbs/05_checkpoints.ipynb #c490c901
+_BUFFERS = ('.attn.bias', '.attn.masked_bias', 'position_ids')  # buffers newer transformers no longer keep
+
+def _renamed_state(sd:dict, target:dict, rename, source:str)->dict:
+    "`sd` under `target`'s names (`rename(key)`, None for a key it cannot place), every shape checked against `target`."
     state, unknown = {}, []
     for k, v in sd.items():
-        if any(k.endswith(s) for s in drop): continue
+        if k.endswith(_BUFFERS): continue
         new = rename(k)
         if new is None or new not in target: unknown.append(k); continue
         if target[new].shape != v.shape:
-            raise ValueError(f"{source}: tensor {k!r} has shape {tuple(v.shape)} but this architecture expects "
-                             f"{tuple(target[new].shape)}; is it a checkpoint of another size?")
+            raise ClipcapError(f"{source}: tensor {k!r} has shape {tuple(v.shape)} but this architecture expects "
+                               f"{tuple(target[new].shape)}; is it a checkpoint of another size?")
         state[new] = v
     missing = [k for k in target if k not in state and saved_weight(k)]
-    if unknown or missing: raise ValueError(f"{source}: unexpected tensors {unknown[:8]}, missing {missing[:8]}")
-    model.load_state_dict(state, strict=False)
+    if unknown or missing: raise ClipcapError(f"{source}: unexpected tensors {unknown[:8]}, missing {missing[:8]}")
+    return state
+
+# %% ../nbs/05_checkpoints.ipynb #9aaede17
+def _load_converted(model:ClipCapModel, sd:dict, rename, source:str)->ClipCapModel:
+    "Load `sd` into `model` after renaming keys; check every shape; fail on anything missing or unknown."
+    model.load_state_dict(_renamed_state(sd, model.state_dict(), rename, source), strict=False)
     model.gpt.tie_weights()
     return model.eval()
 
-_BUFFERS = ('.attn.bias', '.attn.masked_bias', 'position_ids')  # buffers newer transformers no longer keep
+def _source_name(path_or_state_dict)->str:
+    "How errors name a checkpoint: its path, or 'state dict'."
+    return 'state dict' if isinstance(path_or_state_dict, dict) else str(path_or_state_dict)
+
+# %% ../nbs/05_checkpoints.ipynb #d707243f
+_CLIPGPT_PREFIXES = (('ie.model.', 'encoder.clip.vision_model.'), ('mp.transformer_encoder.', 'mapper.transformer_encoder.'),
+                     ('mp.mapper.', 'mapper.mapper.'), ('td.model.', 'gpt.'))
 
 def _clipgpt_key(k:str)->str|None:
-    for old, new in (('ie.model.', 'encoder.clip.vision_model.'), ('mp.transformer_encoder.', 'mapper.transformer_encoder.'),
-                     ('mp.mapper.', 'mapper.mapper.'), ('td.model.', 'gpt.')):
-        if k.startswith(old): return new + k[len(old):]
+    "clipcap's name for the key `k` of a clipgpt checkpoint (None: a key clipgpt's models do not have)."
+    return next((new + k[len(old):] for old, new in _CLIPGPT_PREFIXES if k.startswith(old)), None)
 
-def convert_clipgpt_checkpoint(path_or_state_dict:str|Path|dict, # The original's `model.pt`, or its state dict
+# %% ../nbs/05_checkpoints.ipynb #474698c5
+def convert_clipgpt_checkpoint(path_or_state_dict:str|Path|dict, # clipgpt's `model.pt`, or its state dict
                                size:str|ClipCapConfig='S', # 'S', 'L', or a clipgpt-layout config (e.g. a tiny one)
                                tokenizer=None, # Decoder tokenizer (loaded from the config's `gpt_model` when None)
                               )->ClipCapModel:
-    "Convert the original's released clipgpt checkpoint (keys `ie.*`, `mp.*`, `td.*`) into a `ClipCapModel`."
+    "Convert clipgpt's released checkpoint (keys `ie.*`, `mp.*`, `td.*`) into a `ClipCapModel`."
     config = get_config(size) if isinstance(size, str) else size
-    if config.mapping != 'clipgpt': raise ValueError(f"convert_clipgpt_checkpoint needs a clipgpt config, got mapping={config.mapping!r}")
+    if config.mapping != 'clipgpt': raise ClipcapError(f"convert_clipgpt_checkpoint needs a clipgpt config, got mapping={config.mapping!r}")
     config = replace(config, clipgpt_layout=True, decoding=config.decoding or DECODING['clipgpt'])
     sd = load_state_dict(path_or_state_dict)
-    source = path_or_state_dict if not isinstance(path_or_state_dict, dict) else 'state dict'
     model = ClipCapModel(complete_config(config), tokenizer or decoder_tokenizer(config), ImageEncoder.from_config(config))
     if not any(k.startswith('ie.') for k in sd): model.encoder = None  # a checkpoint without the frozen CLIP weights
-    return _load_converted(model, sd, _clipgpt_key, _BUFFERS, f"{source} (clipgpt-{size if isinstance(size, str) else 'custom'})")
+    source = f"{_source_name(path_or_state_dict)} (clipgpt-{size if isinstance(size, str) else 'custom'})"
+    return _load_converted(model, sd, _clipgpt_key, source)
 
+# %% ../nbs/05_checkpoints.ipynb #481a6118
+def _clipcap_key(k:str)->str|None:
+    "clipcap's name for the key `k` of a ClipCap checkpoint (None: a key ClipCap's models do not have)."
+    if k.startswith('clip_project.'): return 'mapper.' + k[len('clip_project.'):]
+    return k if k.startswith('gpt.') else None
+
+# %% ../nbs/05_checkpoints.ipynb #c1733af0
 def convert_clipcap_checkpoint(path_or_state_dict:str|Path|dict, # ClipCap's `coco_weights.pt` / `conceptual_weights.pt`
                                config:str|ClipCapConfig='clipcap-mlp', # The matching architecture
                                tokenizer=None, # Decoder tokenizer (loaded from the config's `gpt_model` when None)
@@ -82,34 +106,35 @@ def convert_clipcap_checkpoint(path_or_state_dict:str|Path|dict, # ClipCap's `co
     config = replace(config, decoding=config.decoding or DECODING['clipcap'])  # ClipCap's weights stop at '.'
     sd = load_state_dict(path_or_state_dict)
     if config.mapping == 'transformer': sd = clipcap_transformer_keys(sd)
-    source = path_or_state_dict if not isinstance(path_or_state_dict, dict) else 'state dict'
-    rename = lambda k: 'mapper.' + k[len('clip_project.'):] if k.startswith('clip_project.') else k if k.startswith('gpt.') else None
     model = ClipCapModel(complete_config(config), tokenizer or decoder_tokenizer(config))  # its weights come from the checkpoint
-    return _load_converted(model, sd, rename, _BUFFERS, str(source))
+    return _load_converted(model, sd, _clipcap_key, _source_name(path_or_state_dict))
 
-# %% ../nbs/05_checkpoints.ipynb #81aca18b
+# %% ../nbs/05_checkpoints.ipynb #be667487
 _CLIPCAP_LAYER = {'attn.project.': 'self_attn.out_proj.', 'mlp.fc1.': 'linear1.', 'mlp.fc2.': 'linear2.',
-                  'norm1.': 'norm1.', 'norm2.': 'norm2.'}
+                  'norm1.': 'norm1.', 'norm2.': 'norm2.'}  # the rest of a layer: renamed one to one
+_CLIPCAP_QKV = ('attn.to_queries.weight', 'attn.to_keys_values.weight')  # stacked into one input projection
 
+def _stacked_attention(layer:str, qkv:dict)->dict:
+    "One layer's `_CLIPCAP_QKV` weights as `nn.TransformerEncoderLayer`'s input projection with a zero bias."
+    if len(qkv) < 2: return {layer + r: t for r, t in qkv.items()}  # half a layer: left for the loader to report missing
+    q = qkv['attn.to_queries.weight']
+    return {layer + 'self_attn.in_proj_weight': torch.cat([q, qkv['attn.to_keys_values.weight']]),
+            layer + 'self_attn.in_proj_bias': q.new_zeros(3 * q.shape[0])}
+
+# %% ../nbs/05_checkpoints.ipynb #9bbd1ec4
 def clipcap_transformer_keys(sd:dict, # A ClipCap transformer checkpoint's state dict
                             )->dict:
     "ClipCap's transformer-mapper layers renamed for `nn.TransformerEncoderLayer`: q and k/v stacked, a zero bias added."
     out, attn = {}, {}
     for k, v in sd.items():
         m = re.fullmatch(r'(clip_project\.transformer\.layers\.\d+\.)(.+)', k)
-        if m is None: out[k] = v; continue
-        pre, rest = m.groups()
-        if rest in ('attn.to_queries.weight', 'attn.to_keys_values.weight'): attn.setdefault(pre, {})[rest] = v; continue
-        new = next((n + rest[len(o):] for o, n in _CLIPCAP_LAYER.items() if rest.startswith(o)), None)
-        out[pre + new if new else k] = v  # a key it does not know stays, for the loader to report
-    for pre, d in attn.items():
-        if len(d) < 2: out.update({pre + r: t for r, t in d.items()}); continue  # half a layer: reported as missing
-        q = d['attn.to_queries.weight']
-        out[pre + 'self_attn.in_proj_weight'] = torch.cat([q, d['attn.to_keys_values.weight']])
-        out[pre + 'self_attn.in_proj_bias'] = q.new_zeros(3 * q.shape[0])
+        if m is None: out[k] = v
+        elif m[2] in _CLIPCAP_QKV: attn.setdefault(m[1], {})[m[2]] = v
+        else: out[next((m[1] + n + m[2][len(o):] for o, n in _CLIPCAP_LAYER.items() if m[2].startswith(o)), k)] = v  # unknown: kept, for the loader to report
+    for layer, qkv in attn.items(): out.update(_stacked_attention(layer, qkv))
     return out
 
-# %% ../nbs/05_checkpoints.ipynb #fcff0622
+# %% ../nbs/05_checkpoints.ipynb #e73380b1
 def cache_dir(path:str|Path|None=None, # Use this folder instead of the default
              )->Path:
     "The per-user folder for downloaded and converted checkpoints."
@@ -117,6 +142,7 @@ def cache_dir(path:str|Path|None=None, # Use this folder instead of the default
         path = os.environ.get('CLIPCAP_CACHE') or Path(os.environ.get('XDG_CACHE_HOME') or '~/.cache').expanduser() / 'clipcap'
     return Path(path).expanduser()
 
+# %% ../nbs/05_checkpoints.ipynb #f26d9148
 def download_from_drive(drive_id:str, # Google Drive file id
                         dest:Path, # File to write
                        ):
@@ -125,7 +151,39 @@ def download_from_drive(drive_id:str, # Google Drive file id
     if gdown.download(id=drive_id, output=str(dest), quiet=False) is None or not Path(dest).is_file():
         raise OSError(f"gdown could not fetch Google Drive file {drive_id}")
 
-# %% ../nbs/05_checkpoints.ipynb #a87b0d61
+# %% ../nbs/05_checkpoints.ipynb #6657404c
+def _download_help(rel:Released, key:str, raw:Path, e:Exception)->str:
+    "Why the released `key` could not be downloaded, and how to use a copy fetched elsewhere."
+    return (f"Could not download the released {key!r} weights (Google Drive file {rel.drive_id}): "
+            f"{type(e).__name__}: {e}. Without network access: download https://drive.google.com/uc?id={rel.drive_id} "
+            f"on another machine and either pass that file as the checkpoint (-C path/to/file.pt on any clipcap command, or checkpoint=... in Python) or "
+            f"copy it to {raw}. A converted model also needs its CLIP and GPT-2 backbones in the Hugging Face cache "
+            f"(`hf download` them elsewhere and copy ~/.cache/huggingface), or pass a folder written by "
+            f"save_pretrained instead.")
+
+def _download(rel:Released, key:str, raw:Path, download):
+    "Download into a temporary folder next to `raw`; rename onto `raw` only when complete."
+    tmp = Path(tempfile.mkdtemp(dir=raw.parent, prefix=f'.{key}.'))
+    try:
+        try: download(rel.drive_id, tmp / raw.name)
+        except Exception as e: raise OSError(_download_help(rel, key, raw, e)) from e
+        if not (tmp / raw.name).is_file(): raise OSError(f"Downloading {key!r} ({rel.drive_id}) produced no file")
+        os.replace(tmp / raw.name, raw)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../nbs/05_checkpoints.ipynb #29b6e5ce
+def _clear_leftovers(root:Path, key:str):
+    "Remove what a killed fetch of `key` left behind (the caller holds the lock: nobody is writing them)."
+    for stale in [*(root / 'downloads').glob(f'.{key}.*'), *(root / 'models').glob(f'.{key}.*')]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+def _convert_released(rel:Released, raw:Path, folder:Path, config:ClipCapConfig|None, tokenizer):
+    "Convert the downloaded `raw` into the model folder (written beside and renamed: complete or absent), then delete it."
+    convert = convert_clipgpt_checkpoint if rel.layout == 'clipgpt' else convert_clipcap_checkpoint
+    convert(raw, config if config is not None else get_config(rel.config), tokenizer=tokenizer).save_pretrained(folder)
+    raw.unlink()
+
+# %% ../nbs/05_checkpoints.ipynb #9973aa2d
 def fetch_released(name:str, # 'S', 'L', 'coco', 'conceptual' or 'coco-transformer'
                    cache:str|Path|None=None, # Cache folder (default: `cache_dir()`)
                    download=None, # `download(drive_id, dest)`; default `download_from_drive`
@@ -134,54 +192,28 @@ def fetch_released(name:str, # 'S', 'L', 'coco', 'conceptual' or 'coco-transform
                   )->Path:
     "The converted model folder of a released checkpoint: downloaded and converted on first use, under a file lock."
     key = released_name(name)
-    if key is None: raise ValueError(f"{name!r} is not a released checkpoint; known: {list(RELEASED)}")
-    rel, root = RELEASED[key], cache_dir(cache)
+    if key is None: raise ClipcapError(f"{name!r} is not a released checkpoint; known: {list(RELEASED)}")
+    root = cache_dir(cache)
     folder, raw = root / 'models' / key, root / 'downloads' / f'{key}.pt'
     if (folder / 'model.safetensors').is_file(): return folder  # the converted folder appears in one rename: complete
     for d in ('locks', 'downloads', 'models'): (root / d).mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / 'locks' / f'{key}.lock')):
         if (folder / 'model.safetensors').is_file(): return folder  # another process finished while we waited
-        for stale in [*(root / 'downloads').glob(f'.{key}.*'), *(root / 'models').glob(f'.{key}.*')]:
-            shutil.rmtree(stale, ignore_errors=True)  # left by a process that was killed: we hold the lock, nobody writes them
-        if not raw.is_file(): _download(rel, key, raw, download or download_from_drive)
-        cfg = config if config is not None else get_config(rel.config)
-        convert = convert_clipgpt_checkpoint if rel.layout == 'clipgpt' else convert_clipcap_checkpoint
-        model = convert(raw, cfg, tokenizer=tokenizer)
-        model.save_pretrained(folder)  # written beside and renamed: complete or absent
-        raw.unlink()  # the converted folder holds everything; the download is no longer needed
+        _clear_leftovers(root, key)
+        if not raw.is_file(): _download(RELEASED[key], key, raw, download or download_from_drive)
+        _convert_released(RELEASED[key], raw, folder, config, tokenizer)
     return folder
 
-def _download(rel:Released, key:str, raw:Path, download):
-    "Download into a temporary folder next to `raw`; rename onto `raw` only when complete."
-    tmp = Path(tempfile.mkdtemp(dir=raw.parent, prefix=f'.{key}.'))
-    try:
-        try: download(rel.drive_id, tmp / raw.name)
-        except Exception as e:
-            raise OSError(
-                f"Could not download the released {key!r} weights (Google Drive file {rel.drive_id}): "
-                f"{type(e).__name__}: {e}. Without network access: download https://drive.google.com/uc?id={rel.drive_id} "
-                f"on another machine and either pass that file as the checkpoint (-C path/to/file.pt on any clipcap command, or checkpoint=... in Python) or "
-                f"copy it to {raw}. A converted model also needs its CLIP and GPT-2 backbones in the Hugging Face cache "
-                f"(`hf download` them elsewhere and copy ~/.cache/huggingface), or pass a folder written by "
-                f"save_pretrained instead.") from e
-        if not (tmp / raw.name).is_file(): raise OSError(f"Downloading {key!r} ({rel.drive_id}) produced no file")
-        os.replace(tmp / raw.name, raw)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+# %% ../nbs/05_checkpoints.ipynb #640a12dc
+def _clipgpt_size(sd:dict)->str:
+    "'S' or 'L': the clipgpt size whose decoder is as wide as the checkpoint's."
+    wte = sd.get('td.model.transformer.wte.weight')
+    width = None if wte is None else wte.shape[1]
+    size = {REAL_SIZES[get_config(s).gpt_model]['n_embd']: s for s in SIZES}.get(width)  # each size's decoder width
+    if size is None: raise ClipcapError(f"a clipgpt checkpoint of decoder width {width}: pass its config")
+    return size
 
-# %% ../nbs/05_checkpoints.ipynb #5ef4741d
-def _checkpoint_config(sd:dict, config):
-    "The layout of a state dict and the architecture to convert it into."
-    if any(k.startswith(('ie.', 'mp.', 'td.')) for k in sd):
-        if config is None:
-            width = sd['td.model.transformer.wte.weight'].shape[1] if 'td.model.transformer.wte.weight' in sd else None
-            config = {REAL_SIZES[get_config(s).gpt_model]['n_embd']: s for s in SIZES}.get(width)  # each size's decoder width
-            if config is None: raise ValueError(f"a clipgpt checkpoint of decoder width {width}: pass its config")
-        return 'clipgpt', config
-    if any(k.startswith('clip_project.') for k in sd): return 'clipcap', config or _clipcap_config(sd)
-    if any(k.startswith('mapper.') for k in sd):
-        raise ValueError("a clipcap model.safetensors on its own: pass the folder save_pretrained wrote (it holds the config)")
-    raise ValueError(f"unknown checkpoint layout (first keys: {list(sd)[:3]})")
-
+# %% ../nbs/05_checkpoints.ipynb #c24151c3
 def _clipcap_config(sd:dict)->ClipCapConfig|str:
     "The architecture of a ClipCap checkpoint, read from its shapes (640-d input: the RN50x4 transformer)."
     if 'clip_project.prefix_const' not in sd or 'clip_project.linear.weight' not in sd: return 'clipcap-mlp'
@@ -190,32 +222,60 @@ def _clipcap_config(sd:dict)->ClipCapConfig|str:
     preset = 'clipcap-transformer-rn50x4' if dim == 640 else 'clipcap-transformer'
     return get_config(preset, prefix_length=K, clip_length=LE // E, num_layers=len(layers) or 8)
 
+# %% ../nbs/05_checkpoints.ipynb #9132497b
+def _checkpoint_config(sd:dict, config):
+    "The layout of a state dict ('clipgpt' or 'clipcap') and the architecture to convert it into (`config` if given)."
+    if any(k.startswith(('ie.', 'mp.', 'td.')) for k in sd): return 'clipgpt', config or _clipgpt_size(sd)
+    if any(k.startswith('clip_project.') for k in sd): return 'clipcap', config or _clipcap_config(sd)
+    if any(k.startswith('mapper.') for k in sd):
+        raise ClipcapError("a clipcap model.safetensors on its own: pass the folder save_pretrained wrote (it holds the config)")
+    raise ClipcapError(f"unknown checkpoint layout (first keys: {list(sd)[:3]})")
+
+# %% ../nbs/05_checkpoints.ipynb #46540233
+def _load_checkpoint_file(path:Path, config, tokenizer)->ClipCapModel:
+    "The model in a checkpoint file of either published layout; errors name the file."
+    sd = load_state_dict(path)
+    try: layout, cfg = _checkpoint_config(sd, config)
+    except ClipcapError as e: raise ClipcapError(f"{path}: {e}") from None
+    convert = convert_clipgpt_checkpoint if layout == 'clipgpt' else convert_clipcap_checkpoint
+    return convert(sd, cfg, tokenizer=tokenizer)
+
+# %% ../nbs/05_checkpoints.ipynb #b7b00a5c
 CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.bin', '.ckpt', '.safetensors')
 
+def _find_model(checkpoint:str|Path|ClipCapModel, config, tokenizer, cache)->ClipCapModel:
+    "The model `checkpoint` names (see `load_model`), as it was saved."
+    if isinstance(checkpoint, ClipCapModel): return checkpoint
+    if released_name(checkpoint) and not Path(checkpoint).exists(): return ClipCapModel.from_pretrained(fetch_released(checkpoint, cache))
+    p = Path(checkpoint).expanduser()
+    if p.is_dir(): return ClipCapModel.from_pretrained(p)
+    if p.is_file(): return _load_checkpoint_file(p, config, tokenizer)
+    if p.suffix in CHECKPOINT_SUFFIXES or str(checkpoint).startswith(('.', '/', '~')):
+        raise FileNotFoundError(f"{checkpoint}: no such checkpoint file or folder")
+    return ClipCapModel.from_pretrained(str(checkpoint))  # a hub id
+
+# %% ../nbs/05_checkpoints.ipynb #a0f27e85
+def clipgpt_size(config:ClipCapConfig, # A model's config
+                )->str|None:
+    "'S' or 'L' when `config` is clipgpt's released architecture of that size (backbones and mapping), else None."
+    same = lambda p: config.mapping == 'clipgpt' and (config.clip_model, config.gpt_model) == (p.clip_model, p.gpt_model)
+    return next((s for s in SIZES if same(get_config(s))), None)
+
+# %% ../nbs/05_checkpoints.ipynb #7dbda70c
 def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, checkpoint file, hub id, or a model
                device:str|torch.device|None=None, # Default: 'cuda' when available, else 'cpu'
                dtype:str|torch.dtype|None=None, # e.g. torch.float16 or 'bf16'; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; default: chosen per part (`precision_plan`)
                config:ClipCapConfig|str|None=None, # Architecture of a checkpoint file (default: read from its keys)
                tokenizer=None, # Tokenizer for a converted checkpoint file (default: the config's)
                cache:str|Path|None=None, # Cache of released weights (default: `cache_dir()`)
+               size:str|None=None, # 'S' or 'L': refuse a clipgpt model of the other size
               )->ClipCapModel:
     "A `ClipCapModel` (with its image encoder) in eval mode, on `device`, in `dtype` (a model passed in is moved in place)."
     device = pick_device(device)
     precision_plan(device, dtype)  # an unknown dtype is refused before anything loads
-    if isinstance(checkpoint, ClipCapModel): model = checkpoint
-    elif released_name(checkpoint) and not Path(checkpoint).exists():
-        model = ClipCapModel.from_pretrained(fetch_released(checkpoint, cache))
-    else:
-        p = Path(checkpoint).expanduser()
-        if p.is_dir(): model = ClipCapModel.from_pretrained(p)
-        elif p.is_file():
-            sd = load_state_dict(p)
-            try: layout, cfg = _checkpoint_config(sd, config)
-            except ValueError as e: raise ValueError(f"{p}: {e}") from None
-            convert = convert_clipgpt_checkpoint if layout == 'clipgpt' else convert_clipcap_checkpoint
-            model = convert(sd, cfg, tokenizer=tokenizer)
-        elif p.suffix in CHECKPOINT_SUFFIXES or str(checkpoint).startswith(('.', '/', '~')):
-            raise FileNotFoundError(f"{checkpoint}: no such checkpoint file or folder")
-        else: model = ClipCapModel.from_pretrained(str(checkpoint))  # a hub id
+    model = _find_model(checkpoint, config, tokenizer, cache)
+    found = clipgpt_size(model.config)
+    if size and found and found != str(size).upper():
+        raise SettingsError(f"{{size}} {size} was given, but {checkpoint} is clipgpt's {found} model: drop {{size}}, or give the matching size", 'size')
     model.load_encoder()
     return model.to(device=device).set_precision(dtype).eval()  # set_precision casts, where a dtype asks for it

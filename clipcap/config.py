@@ -13,8 +13,10 @@ from .core import SettingsError, write_json
 # %% auto #0
 __all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'SIZES', 'PRESETS', 'RELEASED', 'BEAM_SEARCHES', 'MAX_BEAMS',
            'MAX_TOKENS', 'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS', 'STRATEGIES', 'SUBTITLE_FORMATS',
-           'FRAME_CHOICES', 'require', 'is_number', 'ClipCapConfig', 'size_preset', 'get_config', 'Released',
-           'released_name', 'DecodeConfig', 'decode_config', 'TrainConfig', 'train_config', 'FrameSampling']
+           'FRAME_CHOICES', 'BATCH_SIZE', 'ENCODE_BATCH_SIZE', 'SHARD_SIZE', 'SPLIT_SEED', 'RESULT_FOLDERS',
+           'VIDEO_FORMATS', 'LANG', 'PTB_TOKENIZERS', 'require', 'is_number', 'ClipCapConfig', 'size_preset',
+           'get_config', 'Released', 'released_name', 'DecodeConfig', 'settings_of', 'decode_config', 'TrainConfig',
+           'train_config', 'FrameSampling']
 
 # %% ../nbs/01_config.ipynb #dc82d2d2
 def require(ok:bool, # Whether the setting is acceptable
@@ -219,15 +221,20 @@ def _check_sampling(self:DecodeConfig):
     require(self.seed is None or is_number(self.seed, 0, 2**63 - 1, whole=True), f"{{seed}} must be a whole number >= 0, got {self.seed!r}", 'seed')
 
 # %% ../nbs/01_config.ipynb #229b8ad5
+def settings_of(cls:type, # A settings dataclass: `DecodeConfig`, `FrameSampling`, `TrainConfig`
+                base=None, # An instance, a dict of its fields, or None for the defaults
+                **changes, # Fields to change
+               ):
+    "A `cls` from an instance, a dict or nothing, with `changes` applied (unknown names are refused by name)."
+    d = asdict(base) if isinstance(base, cls) else dict(base or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known | set(changes) - known)
+    if unknown: raise TypeError(f"unknown {cls.__name__} fields {unknown}; choose from {sorted(known)}")
+    return cls(**{**d, **changes})
+
 def decode_config(decode:DecodeConfig|dict|None=None, # A config, a dict of its options, or None for the defaults
                   **changes, # Options to change
-                 )->DecodeConfig:
-    "A `DecodeConfig` from a config, a dict or nothing, with `changes` applied (unknown names are refused by name)."
-    base = asdict(decode) if isinstance(decode, DecodeConfig) else dict(decode or {})
-    known = {f.name for f in fields(DecodeConfig)}
-    unknown = sorted(set(base) - known | set(changes) - known)
-    if unknown: raise TypeError(f"unknown decoding options {unknown}; choose from {sorted(known)}")
-    return DecodeConfig(**{**base, **changes})
+                 )->DecodeConfig: return settings_of(DecodeConfig, decode, **changes)
 
 # %% ../nbs/01_config.ipynb #453e16e9
 @patch
@@ -323,3 +330,12 @@ class FrameSampling:
         require(is_number(self.threshold, 0, 255), f"{{threshold}} must be a number from 0 to 255, got {self.threshold!r}", 'threshold')
         require(is_number(self.min_scene_len, 1, whole=True), f"{{min_scene_len}} must be a whole number of frames >= 1, got {self.min_scene_len!r}", 'min_scene_len')
         require(self.frame_choice in FRAME_CHOICES, f"{{frame_choice}} must be one of {', '.join(FRAME_CHOICES)}, got {self.frame_choice!r}", 'frame_choice')
+
+# %% ../nbs/01_config.ipynb #f1c36f0c
+BATCH_SIZE = 32  # images or frames a captioning model call
+ENCODE_BATCH_SIZE = 64  # images a CLIP call when encoding a data set or evaluating
+SHARD_SIZE = 4096  # images a feature-store shard (the unit of resumption)
+SPLIT_SEED = 100  # seed of the split of a data set into training, validation and test images (the original's)
+RESULT_FOLDERS = dict(image='./data/result/prediction', evaluate='./data/result/evaluation')  # where the original kept results
+VIDEO_FORMATS, LANG = ('srt', 'json'), 'en'  # what a video writes unless told otherwise: the original's SRT and JSON, in English
+PTB_TOKENIZERS = ('auto', 'java', 'python')  # evaluation's tokenizers: 'auto' is Java when available, else the Python stand-in

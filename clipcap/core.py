@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #17a754a1
 from __future__ import annotations
-import contextlib, csv, functools, importlib, json, logging, os, queue, re, shutil, tempfile, threading, time, warnings
+import contextlib, csv, functools, glob, hashlib, importlib, json, logging, os, queue, re, shutil, tempfile, threading, time, warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 from fastcore.basics import patch
@@ -12,9 +12,10 @@ if TYPE_CHECKING: import torch  # for annotations: torch itself is imported wher
 
 
 # %% auto #0
-__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'default_mode', 'atomic_write', 'atomic_folder',
-           'write_json', 'write_csv', 'ClipcapError', 'UsageError', 'SettingsError', 'check_writable', 'pick_device',
-           'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
+__all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'default_mode', 'temporary_name', 'remove_stale',
+           'atomic_write', 'atomic_folder', 'write_json', 'write_csv', 'ClipcapError', 'UsageError', 'SettingsError',
+           'path_text', 'fingerprint', 'Journal', 'check_writable', 'pick_device', 'to_dtype', 'cpu_flags',
+           'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
 
 # %% ../nbs/00_core.ipynb #642a16b1
 def default_mode(folder:bool=False, # A folder's mode instead of a file's
@@ -23,13 +24,33 @@ def default_mode(folder:bool=False, # A folder's mode instead of a file's
     mask = os.umask(0o022); os.umask(mask)
     return (0o777 if folder else 0o666) & ~mask
 
-# %% ../nbs/00_core.ipynb #6a6f520f
+# %% ../nbs/00_core.ipynb #21607039
+def temporary_name(path:Path, # The target the temporary stands in for
+                  )->str: return f'.{path.name}.clipcap-{os.getpid()}-'
+
+def _alive(pid:int)->bool:
+    "Whether a process `pid` runs on this machine."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: return True  # it exists, but is another user's
+    return True
+
+# %% ../nbs/00_core.ipynb #924679a1
+def remove_stale(folder:Path, # Where the targets are
+                 pattern:str='*', # Glob of the targets' names (default: every target in `folder`)
+                ):
+    "Remove the temporaries that processes no longer running (killed runs) left for targets in `folder`."
+    for tmp in Path(folder).glob(f'.{pattern}.clipcap-*.tmp'):
+        m = re.fullmatch(r'.*\.clipcap-(\d+)-[^/]*\.tmp', tmp.name)
+        if m and not _alive(int(m[1])): shutil.rmtree(tmp) if tmp.is_dir() and not tmp.is_symlink() else tmp.unlink(missing_ok=True)
+
+# %% ../nbs/00_core.ipynb #40ff8727
 def atomic_write(path:str|Path, # The file to write
                  write, # A function that writes a whole file to the path it is given
                 )->Path:
     "Write `path` all at once: `write` fills a temporary file beside it, which is then renamed onto `path`."
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    path = Path(path); remove_stale(path.parent, glob.escape(path.name))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_name(path), suffix='.tmp')
     os.close(fd)
     try:
         write(tmp)
@@ -44,12 +65,12 @@ def atomic_write(path:str|Path, # The file to write
 def atomic_folder(path:str|Path, # The folder to (re)write
                  ):
     "Fill a temporary folder beside `path` in the `with` block; it replaces `path` whole when the block succeeds."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); remove_stale(path.parent, glob.escape(path.name))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=temporary_name(path), suffix='.tmp'))
     try:
         yield tmp
         for p in [tmp, *tmp.rglob('*')]: os.chmod(p, default_mode(folder=p.is_dir()))  # as if written with `open`
-        old = path.with_name(f'.{path.name}.{os.getpid()}.old')
+        old = path.with_name(temporary_name(path) + 'old.tmp')
         if path.exists(): os.replace(path, old)
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
@@ -95,6 +116,55 @@ class SettingsError(ClipcapError):
         "The message, each field written as `names` calls it."
         return self.template.format(**{f: (names or {}).get(f, f) for f in self.fields})
 
+# %% ../nbs/00_core.ipynb #4578b520
+def path_text(path:str|Path|bytes, # A file name, as the OS gave it
+             )->str:
+    "`path` as printable UTF-8 text: bytes that are not UTF-8 as `\\xNN`, control characters as escapes."
+    raw = os.fsencode(path).decode('utf-8', 'backslashreplace')
+    return ''.join(c if c.isprintable() else c.encode('unicode_escape').decode('ascii') for c in raw)
+
+# %% ../nbs/00_core.ipynb #e27fc734
+def fingerprint(*parts, # Values that decide a result (anything JSON can write, else their `str`)
+               )->str:
+    "SHA-1 of `parts` written as JSON: what a result was made from."
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+# %% ../nbs/00_core.ipynb #d8ec2a66
+class Journal:
+    "The items a run has finished, one JSON line each after a line of what they depend on, kept on disk as made."
+    def __init__(self, path:str|Path, # The journal file
+                 key, # What the work depends on (anything JSON can write): a journal of another key is not resumed
+                 resume:bool=True, # Take up the finished items of an earlier run (False: start afresh)
+                ):
+        self.path, self.key, self.done, self.note = Path(path), fingerprint(key), {}, None
+        if resume and self.path.is_file(): self._read()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.done: atomic_write(self.path, lambda p: Path(p).write_text(json.dumps({'journal': self.key}) + '\n'))
+
+# %% ../nbs/00_core.ipynb #db901d30
+@patch
+def _read(self:Journal):
+    "Take up the finished items of an earlier run with the same key; drop a last line a kill cut off."
+    raw = self.path.read_bytes(); whole = raw[:raw.rfind(b'\n') + 1]
+    lines = whole.decode('utf-8', 'replace').splitlines()
+    try: key = json.loads(lines[0]).get('journal') if lines else None
+    except ValueError: key = None
+    if key != self.key: self.note = f"{path_text(self.path)}: set aside an unfinished earlier run made with other settings"; return
+    self.done = {it['id']: it for it in map(json.loads, lines[1:])}
+    with open(self.path, 'r+b') as f: f.truncate(len(whole))
+
+# %% ../nbs/00_core.ipynb #e5881a53
+@patch
+def record(self:Journal, items:list, # Finished items: dicts that JSON can write, each with an 'id'
+          ):
+    "Add `items` to the journal, on disk before this returns."
+    with open(self.path, 'a', encoding='utf-8') as f:
+        f.write(''.join(json.dumps(it) + '\n' for it in items)); f.flush(); os.fsync(f.fileno())
+    self.done.update((it['id'], it) for it in items)
+
+@patch
+def finish(self:Journal): self.path.unlink(missing_ok=True)
+
 # %% ../nbs/00_core.ipynb #dc91df42
 def check_writable(path:str|Path, # A file to be written, or a folder (`folder=True`)
                    folder:bool=False, # `path` is a folder to write files into
@@ -117,10 +187,10 @@ def pick_device(device:str|torch.device|None=None, # 'cuda', 'cuda:1', 'cpu', 'm
     if device is None:
         return torch.device('cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu')
     try: dev = torch.device(device)
-    except RuntimeError: raise ValueError(f"device {device!r} is not a device name (cpu, cuda, cuda:1, mps)") from None
+    except RuntimeError: raise ClipcapError(f"device {device!r} is not a device name (cpu, cuda, cuda:1, mps)") from None
     if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: this PyTorch has no usable CUDA GPU (install a CUDA build of torch, or use cpu)")
-    if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r}: MPS is not available here")
+        raise ClipcapError(f"device {device!r}: this PyTorch has no usable CUDA GPU (install a CUDA build of torch, or use cpu)")
+    if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ClipcapError(f"device {device!r}: MPS is not available here")
     return dev
 
 # %% ../nbs/00_core.ipynb #493b8702
@@ -134,7 +204,7 @@ def to_dtype(dtype:str|torch.dtype|None, # A torch dtype, one of `DTYPES`' names
     import torch
     if dtype is None or isinstance(dtype, torch.dtype): return dtype
     if str(dtype).lower() not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(sorted(DTYPES))} (or, for how a model computes, {' or '.join(PLANS)})")
+        raise ClipcapError(f"unknown dtype {dtype!r}; choose one of {', '.join(sorted(DTYPES))} (or, for how a model computes, {' or '.join(PLANS)})")
     return getattr(torch, DTYPES[str(dtype).lower()])
 
 
@@ -162,7 +232,7 @@ def precision_plan(device:str|torch.device='cpu', # Where the model runs
     "Compute dtype per part ('encoder', 'decoder', 'head'; None: the weights' own), and whether to use fused kernels ('fused')."
     import torch
     if dtype == 'int8':  # the automatic choice, and the decoder's blocks in int8
-        if torch.device(device).type != 'cpu': raise ValueError("dtype 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16")
+        if torch.device(device).type != 'cpu': raise ClipcapError("dtype 'int8' (int8 decoder blocks) is for CPUs; on a GPU use fp16 or bf16")
         if not set(INT8_FLAGS) & (cpu_flags() if flags is None else flags):
             warnings.warn("dtype 'int8': this CPU has no int8 dot-product instructions (none of " + ', '.join(INT8_FLAGS) + "), so int8 "
                           "decoder blocks run slower than float32 here (0.19x on an AVX2 CPU); leave dtype unset for this CPU's fastest choice", stacklevel=2)

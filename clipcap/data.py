@@ -12,17 +12,17 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from .core import atomic_write, atomic_folder, PLANS
-from .config import ClipCapConfig, get_config, SPLIT_RATIOS
+from .core import PLANS, ClipcapError, SettingsError, path_text, atomic_write, atomic_folder, fingerprint, remove_stale, write_csv, write_json
+from .config import ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED, ClipCapConfig, get_config
 from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES
 
 # %% auto #0
-__all__ = ['COLUMNS', 'CAPTION_FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'write_json',
-           'fingerprint', 'shard_ranges', 'remove_temporaries', 'feature_shard_path', 'encode_shards',
-           'build_feature_store', 'FeatureStore', 'random_scene', 'scene_captions', 'draw_scene',
-           'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions', 'CaptionDataset']
+__all__ = ['COLUMNS', 'CAPTION_FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'shard_ranges',
+           'feature_shard_path', 'encode_shards', 'build_feature_store', 'FeatureStore', 'random_scene',
+           'scene_captions', 'draw_scene', 'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions',
+           'CaptionDataset']
 
 # %% ../nbs/07_data.ipynb #4a84fe0a
 COLUMNS = ['image', 'caption', 'split']
@@ -34,7 +34,7 @@ def _table(rows:list, path, bad:list)->pd.DataFrame:
     if bad:
         shown = '; '.join(f"line {n}: {line!r}" for n, line in bad[:10])
         warnings.warn(f"{path}: skipped {len(bad)} malformed row(s): {shown}{' ...' if len(bad) > 10 else ''}")
-    if not rows: raise ValueError(f"{path}: no captions found")
+    if not rows: raise ClipcapError(f"{path}: no captions found")
     image, caption, split = zip(*rows)
     df = pd.DataFrame({'image': list(image), 'caption': list(caption), 'split': pd.Series(split, dtype=object)})
     df.attrs['malformed'] = bad
@@ -44,7 +44,7 @@ def _read_flickr30k(path:Path)->pd.DataFrame:
     with open(path, encoding='utf-8-sig', newline='') as f:
         header = [c.strip() for c in f.readline().split('|')]
         if header[:1] != ['image_name'] or len(header) != 3:
-            raise ValueError(f"{path}: not a Flickr30k results.csv (header {'|'.join(header)!r}, expected 'image_name| comment_number| comment')")
+            raise ClipcapError(f"{path}: not a Flickr30k results.csv (header {'|'.join(header)!r}, expected 'image_name| comment_number| comment')")
         rows, bad = [], []
         for n, line in enumerate(f, 2):
             line = line.rstrip('\r\n')
@@ -59,7 +59,7 @@ def _pick(keys, names:tuple, path, what:str):
     low = {str(k).strip().lower(): k for k in keys}
     for n in names:
         if n in low: return low[n]
-    raise ValueError(f"{path}: no {what} column (looked for {', '.join(names)}; found {', '.join(map(str, keys))})")
+    raise ClipcapError(f"{path}: no {what} column (looked for {', '.join(names)}; found {', '.join(map(str, keys))})")
 
 def _caption_list(v)->list:
     return [str(c).strip() for c in (v if isinstance(v, (list, tuple)) else [v]) if c is not None and str(c).strip()]
@@ -78,7 +78,8 @@ def _read_csv(path:Path)->pd.DataFrame:
             return _table(rows, path, bad)
         f.seek(0)
         reader = csv.reader(f)
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip() for h in next(reader, [])]
+        if not header: raise ClipcapError(f"{path}: an empty file: no captions")
         ic, cc = header.index(_pick(header, _IMAGE_KEYS, path, 'image')), header.index(_pick(header, _CAPTION_KEYS, path, 'caption'))
         sc = header.index(_pick(header, ('split',), path, 'split')) if 'split' in [h.lower() for h in header] else None
         rows, bad = [], []
@@ -109,9 +110,9 @@ def _read_jsonl(path:Path)->pd.DataFrame:
 # %% ../nbs/07_data.ipynb #11313db2
 def _read_karpathy(path:Path, restval:str='train')->pd.DataFrame:
     try: data = json.loads(Path(path).read_text(encoding='utf-8'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: not valid JSON ({e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ClipcapError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get('images'), list):
-        raise ValueError(f"{path}: not a Karpathy-split file (expected an 'images' list, as in dataset_coco.json)")
+        raise ClipcapError(f"{path}: not a Karpathy-split file (expected an 'images' list, as in dataset_coco.json)")
     rows, bad = [], []
     for n, im in enumerate(data['images']):
         try:
@@ -142,26 +143,26 @@ def read_captions(path:str|Path, # Captions file: results.csv, captions.txt, dat
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such captions file")
     format = format or detect_format(path)
-    if format not in CAPTION_FORMATS: raise ValueError(f"{path}: unknown format {format!r}; choose one of {CAPTION_FORMATS}")
+    if format not in CAPTION_FORMATS: raise ClipcapError(f"{path}: unknown format {format!r}; choose one of {CAPTION_FORMATS}")
     try:
         if format == 'flickr30k': return _read_flickr30k(path)
         if format == 'coco': return _read_karpathy(path, restval)
         if format == 'jsonl': return _read_jsonl(path)
         return _read_csv(path)
-    except UnicodeDecodeError as e: raise ValueError(f"{path}: not a UTF-8 text file ({e})") from None
+    except UnicodeDecodeError as e: raise ClipcapError(f"{path}: not a UTF-8 text file ({e})") from None
 
 # %% ../nbs/07_data.ipynb #56a20d01
 SPLITS = ('train', 'val', 'test')
 
 def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
                    ratios:tuple=SPLIT_RATIOS, # Train, validation (and test) fractions; test gets the rest
-                   seed:int=100, # Random seed of the assignment
+                   seed:int=SPLIT_SEED, # Random seed of the assignment
                    overwrite:bool=False, # Re-split images whose split the source already gives
                   )->pd.DataFrame:
     "A copy of `df` with every image's captions in one split, assigned at random by image, deterministic for `seed`."
     r = [float(x) for x in ratios]
     if len(r) not in (2, 3) or min(r) < 0 or sum(r[:2]) > 1 + 1e-6 or (len(r) == 3 and abs(sum(r) - 1) > 1e-6):
-        raise ValueError(f"ratios={tuple(ratios)}: expected (train, val[, test]) fractions >= 0 that sum to 1")
+        raise ClipcapError(f"ratios={tuple(ratios)}: expected (train, val[, test]) fractions >= 0 that sum to 1")
     df = df.copy()
     todo = df.split.isna() if not overwrite else pd.Series(True, index=df.index)
     images = np.array(sorted(df.image[todo].unique()))
@@ -172,28 +173,12 @@ def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
     return df
 
 # %% ../nbs/07_data.ipynb #5f2775b8
-def write_json(obj, # Anything JSON can write
-               path:str|Path, # File to write
-              )->Path:
-    "Write `obj` as indented JSON, all at once (`atomic_write`)."
-    return atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=2)))
-
-def fingerprint(*parts, # Values that decide a result (anything JSON can write, else their `str`)
-               )->str:
-    "SHA-1 of `parts` written as JSON: what a shard (of features or of captions) was made from."
-    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
 def shard_ranges(n:int, # Number of inputs
                  shard_size:int, # Inputs a shard
                 )->list[tuple]:
     "`(k, lo, hi)` of each shard of `n` inputs."
-    if shard_size < 1: raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if shard_size < 1: raise SettingsError(f"shard_size must be >= 1, got {shard_size}")
     return [(k, lo, min(lo + shard_size, n)) for k, lo in enumerate(range(0, n, shard_size))]
-
-def remove_temporaries(folder:str|Path, # A folder `atomic_write` writes into
-                      ):
-    "Delete the temporary files (`.NAME.*.tmp`) that atomic writes of a killed run left in `folder`."
-    for tmp in Path(folder).glob('.*.tmp'): tmp.unlink()
 
 # %% ../nbs/07_data.ipynb #b3eb602c
 _ARCH = ('hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'image_size', 'patch_size', 'projection_dim')
@@ -266,7 +251,7 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
                   encoder:ImageEncoder, # The store's image encoder
                   encoder_sha:str, # Its fingerprint, written into each shard
                   out_dir:str|Path, # The store's folder
-                  batch_size:int=64, # Images per forward pass
+                  batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
                   device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
                   num_workers:int|None=None, # Reader processes (0: read in this process)
                   progress:bool=True, # Show a progress bar
@@ -307,28 +292,32 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                         images_dir:str|Path|None, # Folder the image names are relative to (default: the captions file's folder)
                         out_dir:str|Path, # Folder of the store (created; an unfinished store there is resumed)
                         encoder:str|ClipCapConfig|ClipCapModel|ImageEncoder='clipcap-mlp', # Preset, config, model or encoder whose CLIP features to store
-                        batch_size:int=64, # Images per forward pass
+                        batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
                         device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
                         dtype:str|None=None, # Encoder dtype: None: float16 on a GPU, on a CPU chosen by `precision_plan`; 'fast', 'fp32', ...
                         format:str|None=None, # Captions file format (detected when None)
                         ratios:tuple=SPLIT_RATIOS, # Split fractions for images the source gives no split
-                        seed:int=100, # Seed of the split
+                        seed:int=SPLIT_SEED, # Seed of the split
                         num_workers:int|None=None, # Reader processes (0: read in the main process)
-                        shard_size:int=4096, # Images per shard (the unit of resumption)
+                        shard_size:int=SHARD_SIZE, # Images per shard (the unit of resumption)
                         overwrite:bool=False, # Discard a store of other images or another encoder in `out_dir`
+                        trust_pickle:bool=False, # Allow a legacy pickled data set (`import_legacy_pickle`): only for files you trust
                         save_encoder:bool|None=None, # Copy the encoder into the store (default: when it has no hub name)
                         progress:bool=True, # Show a progress bar
                         runner=None, # Writes the shards still to do, called as `encode_shards` is (default: `encode_shards`, here)
                        ): # The finished `FeatureStore`
     "Encode every unique image once into a resumable feature store; unreadable images are listed in `.failed`."
-    df = captions if isinstance(captions, pd.DataFrame) else read_captions(captions, format)
+    if not isinstance(captions, pd.DataFrame) and Path(captions).suffix == '.pkl':  # features, not images: nothing to encode
+        return import_legacy_pickle(captions, out_dir, trust_pickle, None if isinstance(encoder, str) and encoder == 'clipcap-mlp' else encoder, ratios, seed)
     if images_dir is None:
-        if isinstance(captions, pd.DataFrame): raise ValueError("images_dir is needed when captions is a table")
+        if isinstance(captions, pd.DataFrame): raise SettingsError("{images_dir} is needed when captions is a table", 'images_dir')
         images_dir = Path(captions).parent
+    if not Path(images_dir).is_dir(): raise SettingsError(f"{{images_dir}} {path_text(images_dir)}: no such folder", 'images_dir')
+    df = captions if isinstance(captions, pd.DataFrame) else read_captions(captions, format)
     df = split_by_image(df, ratios, seed)
     out, images_dir = Path(out_dir), Path(images_dir)
     (out/'shards').mkdir(parents=True, exist_ok=True)
-    remove_temporaries(out/'shards')
+    remove_stale(out/'shards')
     names = list(dict.fromkeys(df.image))
     enc, info = _resolve_encoder(encoder)
     enc_sha = fingerprint(info)
@@ -337,11 +326,11 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
         if old.get('plan') != plan and not overwrite:
-            raise ValueError(f"{out}: holds a feature store of other images, shard size or encoder "
-                             f"({old.get('encoder_info', {}).get('clip_model')}); pass overwrite=True to replace it, or choose another folder")
+            raise SettingsError(f"{path_text(out)}: holds a feature store of other images, shard size or encoder "
+                                f"({old.get('encoder_info', {}).get('clip_model')}); with {{overwrite}} it is replaced, or choose another folder", 'overwrite')
         if overwrite:  # start afresh, also when the plan is the same (e.g. the images folder was wrong the first time)
             for p in (out/'shards').glob('shard-*.safetensors'): p.unlink()
-    write_json(dict(complete=False, plan=plan, encoder_info=info), meta_path)
+    write_json(meta_path, dict(complete=False, plan=plan, encoder_info=info))
     if save_encoder or (save_encoder is None and info['clip_model'] is None): _save_encoder(enc, out/'image_encoder')
 
     shards = shard_ranges(len(names), shard_size)
@@ -352,8 +341,6 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     return _finalize(out, df, names, shards, shard_path, info, plan)
 
 # %% ../nbs/07_data.ipynb #a40f3ee6
-def _write_csv(df:pd.DataFrame, path:Path): atomic_write(path, lambda p: df.to_csv(p, index=False))
-
 def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, info:dict, plan:dict)->FeatureStore:
     "Write the indexes of a store whose shards are all done, then mark it complete."
     from safetensors import safe_open
@@ -366,15 +353,15 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, shard_path, in
     idx = {n: i for i, n in enumerate(kept)}
     split = df.drop_duplicates('image').set_index('image').split
     caps = df[df.image.isin(list(idx))]
-    _write_csv(pd.DataFrame({'image': kept, 'split': split[kept].values}), out/'images.csv')
-    _write_csv(pd.DataFrame({'image_idx': caps.image.map(idx).values, 'caption': caps.caption.values, 'split': caps.split.values}), out/'captions.csv')
-    _write_csv(pd.DataFrame({'image': list(failed), 'reason': list(failed.values())}, columns=['image', 'reason']), out/'failed.csv')
-    write_json(dict(complete=True, plan=plan, encoder_info=info, n_images=len(kept), n_failed=len(failed),
-                     shards=[shard_path(k).name for k, _, _ in shards]), out/'store.json')
+    write_csv(out/'images.csv', [dict(image=im, split=split[im]) for im in kept], ['image', 'split'])
+    write_csv(out/'captions.csv', [dict(image_idx=idx[im], caption=c, split=sp) for im, c, sp in zip(caps.image, caps.caption, caps.split)], ['image_idx', 'caption', 'split'])
+    write_csv(out/'failed.csv', [dict(image=im, reason=why) for im, why in failed.items()], ['image', 'reason'])
+    write_json(out/'store.json', dict(complete=True, plan=plan, encoder_info=info, n_images=len(kept), n_failed=len(failed),
+                                      shards=[shard_path(k).name for k, _, _ in shards]))
     if names and not kept:
         name, reason = next(iter(failed.items()))
-        raise ValueError(f"{out}: none of the {len(names)} images could be read (e.g. {name}: {reason}); is the images folder right? "
-                         "(rerun with the right one and overwrite=True)")
+        raise SettingsError(f"{path_text(out)}: none of the {len(names)} images could be read (e.g. {name}: {reason}); is the images "
+                            "folder right? (rerun with the right one, and {overwrite})", 'overwrite')
     return FeatureStore(out)
 
 # %% ../nbs/07_data.ipynb #55d44dbf
@@ -390,9 +377,9 @@ class FeatureStore:
                 ):
         self.path = Path(path)
         try: meta = json.loads((self.path/'store.json').read_text())
-        except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{self.path}: not a feature store ({e})") from None
+        except (OSError, json.JSONDecodeError) as e: raise ClipcapError(f"{self.path}: not a feature store ({e})") from None
         if not meta.get('complete'):
-            raise ValueError(f"{self.path}: the feature store is incomplete (was building it interrupted?); run "
+            raise ClipcapError(f"{self.path}: the feature store is incomplete (was building it interrupted?); run "
                              f"build_feature_store (or clipcap-dataset) again with the same arguments to finish it")
         self.encoder_info = meta['encoder_info']
         read = lambda n: pd.read_csv(self.path/n, keep_default_na=False, na_values=[], dtype={'image': str, 'caption': str, 'split': str, 'reason': str})
@@ -400,11 +387,11 @@ class FeatureStore:
         emb, ok = [], []
         for name in meta['shards']:
             try: t = load_file(self.path/'shards'/name)
-            except Exception as e: raise ValueError(f"{self.path/'shards'/name}: unreadable shard ({e}); run build_feature_store again") from None
+            except Exception as e: raise ClipcapError(f"{self.path/'shards'/name}: unreadable shard ({e}); run build_feature_store again") from None
             emb.append(t['embeddings']); ok.append(t['ok'].bool())
         self.embeddings = torch.cat(emb)[torch.cat(ok)] if emb else torch.zeros(0, self.encoder_info['dim'])
         if len(self.embeddings) != len(self.images):
-            raise ValueError(f"{self.path}: {len(self.embeddings)} embeddings but {len(self.images)} images in images.csv")
+            raise ClipcapError(f"{self.path}: {len(self.embeddings)} embeddings but {len(self.images)} images in images.csv")
 
     def __len__(self): return len(self.images)
     def __repr__(self):
@@ -427,7 +414,7 @@ class FeatureStore:
         if config.image_dim is not None and config.image_dim != info['dim']: problems.append(f"width {config.image_dim} vs {info['dim']}")
         if model is not None and model.encoder is not None and not problems and _weights_fingerprint(model.encoder) != info['weights_sha1']:
             problems.append("the model's image encoder has other weights")
-        if problems: raise ValueError(f"{self.path}: features of another image encoder than the model's: {'; '.join(problems)}")
+        if problems: raise ClipcapError(f"{self.path}: features of another image encoder than the model's: {'; '.join(problems)}")
         return True
 
     def load_encoder(self)->ImageEncoder:
@@ -436,7 +423,7 @@ class FeatureStore:
         cfg = get_config('clipcap-mlp', clip_model=info['clip_model'], image_feature=info['image_feature'])
         d = self.path/'image_encoder'
         if d.is_dir(): return build_encoder(cfg, d)
-        if info['clip_model'] is None: raise ValueError(f"{self.path}: the store has no copy of its (custom) encoder")
+        if info['clip_model'] is None: raise ClipcapError(f"{self.path}: the store has no copy of its (custom) encoder")
         return build_encoder(cfg)
 
 # %% ../nbs/07_data.ipynb #86ac034f
@@ -542,13 +529,13 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
                          trust_pickle:bool=False, # Must be True: unpickling can run arbitrary code, so only for files you trust
                          encoder:str|ClipCapConfig|None=None, # What made the features (default: clipgpt-L for the original's, clipcap-mlp for ClipCap's)
                          ratios:tuple=SPLIT_RATIOS, # Split fractions, by image
-                         seed:int=100, # Seed of the split
+                         seed:int=SPLIT_SEED, # Seed of the split
                         )->FeatureStore:
     "Convert a legacy pickled data set into a safe feature store (UNSAFE on untrusted files: needs `trust_pickle=True`)."
     path = Path(path)
     if not trust_pickle:
-        raise ValueError(f"{path}: refusing to unpickle (a pickle can run arbitrary code). Pass trust_pickle=True "
-                         f"(--trust-pickle) only if you made this file yourself or trust where it came from")
+        raise SettingsError(f"{path_text(path)}: refusing to unpickle (a pickle can run arbitrary code); with {{trust_pickle}} it is "
+                            "read: only for a file you made yourself or whose source you trust", 'trust_pickle')
     with open(path, 'rb') as f: data = pickle.load(f)
     if isinstance(data, dict) and 'clip_embedding' in data:  # ClipCap
         emb = torch.as_tensor(data['clip_embedding']).float()
@@ -558,8 +545,8 @@ def import_legacy_pickle(path:str|Path, # The original's dataset.pkl, or a ClipC
         emb = torch.stack([torch.as_tensor(np.asarray(e)).float().reshape(-1) for _, e, _ in data]) if data else torch.zeros(0, 1)
         rows = [(str(n), str(c).strip(), i) for i, (n, _, c) in enumerate(data)]
         encoder = encoder or 'clipgpt-L'
-    else: raise ValueError(f"{path}: not a dataset.pkl of the original or of ClipCap (got {type(data).__name__})")
-    if not rows: raise ValueError(f"{path}: no captions in the pickle")
+    else: raise ClipcapError(f"{path}: not a dataset.pkl of the original or of ClipCap (got {type(data).__name__})")
+    if not rows: raise ClipcapError(f"{path}: no captions in the pickle")
     config = get_config(encoder)
     df = split_by_image(pd.DataFrame([(n, c, None) for n, c, _ in rows], columns=COLUMNS), ratios, seed)
     first = {}
@@ -592,7 +579,7 @@ class CaptionDataset(torch.utils.data.Dataset):
                 ):
         self.store = store if isinstance(store, FeatureStore) else FeatureStore(store)
         caps = self.store.captions if split is None else self.store.captions[self.store.captions.split == split]
-        if not len(caps): raise ValueError(f"{self.store.path}: no captions in split {split!r}")
+        if not len(caps): raise ClipcapError(f"{self.store.path}: no captions in split {split!r}")
         self.image_idx = torch.tensor(caps.image_idx.values)
         self.captions = caps.caption.tolist()
         self.ids = []

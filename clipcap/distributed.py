@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from .core import atomic_write, import_extra
+from .core import ClipcapError, atomic_write, fingerprint, import_extra, remove_stale, write_json
 from .captioner import Captioner, expand_images
-from .config import DecodeConfig, decode_config
-from .data import encode_shards, fingerprint, remove_temporaries, shard_ranges, write_json
-from .video import caption_video
+from .config import BATCH_SIZE, ENCODE_BATCH_SIZE, DecodeConfig, decode_config
+from .data import encode_shards, shard_ranges
+from .video import video_results
 
 # %% auto #0
 __all__ = ['LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', 'connect', 'show_progress', 'read_path_list',
@@ -62,7 +62,7 @@ def read_path_list(path:str|Path, # CSV or Parquet file with a `path` column (or
     path = Path(path)
     df = pd.read_parquet(path) if path.suffix.lower() != '.csv' else pd.read_csv(path, dtype=str, keep_default_na=False)
     if column not in df.columns:
-        if len(df.columns) != 1: raise ValueError(f"{path}: no {column!r} column (columns: {list(df.columns)})")
+        if len(df.columns) != 1: raise ClipcapError(f"{path}: no {column!r} column (columns: {list(df.columns)})")
         column = df.columns[0]
     return [str(p if Path(p).is_absolute() else path.parent/p) for p in df[column].astype(str)]
 
@@ -189,8 +189,8 @@ def read_caption_shards(out_dir:str|Path, # Folder written by `caption_corpus`
     "The shards of a finished `caption_corpus` run as one table, in input order (a missing caption or error is None)."
     out = Path(out_dir)
     try: m = json.loads((out/'manifest.json').read_text())
-    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{out}: not a caption_corpus folder ({e})") from None
-    if not m['complete']: raise ValueError(f"{out}: unfinished; run caption_corpus again with the same arguments to finish it")
+    except (OSError, json.JSONDecodeError) as e: raise ClipcapError(f"{out}: not a caption_corpus folder ({e})") from None
+    if not m['complete']: raise ClipcapError(f"{out}: unfinished; run caption_corpus again with the same arguments to finish it")
     df = pa.concat_tables([pq.read_table(out/n, columns=columns) for n in m['shards']]).to_pandas()
     return df.astype(object).where(df.notna(), None)
 
@@ -222,7 +222,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
                    checkpoint:str|Path='S', # What `Captioner` takes, as a name or path every actor can load
                    shard_size:int=1000, # Images a shard: the unit of work and of resumption
                    pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
-                   batch_size:int=32, # Images a model call
+                   batch_size:int=BATCH_SIZE, # Images a model call
                    device:str|None=None, # Model device in each actor (default: its GPU when it has one)
                    dtype:str|None=None, # Model dtype (default: the weights' own)
                    limit:int|None=None, # Caption at most this many of the shards still to do (a run in parts)
@@ -232,9 +232,9 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
                   )->CorpusCaptions:
     "Caption every image of a corpus on a pool of Ray actors into Parquet shards; a rerun writes only the shards not complete."
     paths, out, decode = list_images(source), Path(out_dir), asdict(decode_config(decode, **options))
-    if not paths: raise ValueError(f"no images in {source!r}")
+    if not paths: raise ClipcapError(f"no images in {source!r}")
     out.mkdir(parents=True, exist_ok=True)
-    remove_temporaries(out)  # left by a killed run
+    remove_stale(out)  # left by a killed run
     shards = shard_ranges(len(paths), shard_size)
     names = [shard_name(k) for k, _, _ in shards]
     for old in out.glob('captions-*.parquet'):
@@ -242,11 +242,11 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
     jobs = [fingerprint(str(checkpoint), dtype, decode, paths[lo:hi]) for _, lo, hi in shards]
     todo = [dict(shard=k, paths=paths[lo:hi], job=j) for (k, lo, hi), j in zip(shards, jobs) if not shard_complete(out/names[k], j)]
     reused, todo = len(shards) - len(todo), todo[:limit]
-    write_json(dict(complete=False, shards=names, n_images=len(paths)), out/'manifest.json')
+    write_json(out/'manifest.json', dict(complete=False, shards=names, n_images=len(paths)))
     kwargs = dict(out_dir=str(out.absolute()), checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size, decode=decode)
     tasks = list((pool or RayPool()).map(todo, ShardCaptioner, kwargs, progress)) if todo else []
     done = [n for n, j in zip(names, jobs) if shard_complete(out/n, j)]
-    write_json(dict(complete=len(done) == len(names), shards=names, n_images=len(paths)), out/'manifest.json')
+    write_json(out/'manifest.json', dict(complete=len(done) == len(names), shards=names, n_images=len(paths)))
     return CorpusCaptions(out, names, len(paths), sum(count_errors(out/n) for n in done), reused, len(done) == len(names), tasks)
 
 # %% ../nbs/17_distributed.ipynb #5068f262
@@ -264,16 +264,16 @@ def segment_rows(video:str, # The video's path
 
 # %% ../nbs/17_distributed.ipynb #58d9c7c2
 class VideoCaptioner:
-    "Ray Data callable class: one `Captioner` an actor; each item is a video it captions with `caption_video`."
-    def __init__(self, video:dict, # `caption_video` options: n_frames, strategy, out_dir, formats, save_frames, interval, ...
+    "Ray Data callable class: one `Captioner` an actor; each item is a video it captions with `clipcap.video.video_results`."
+    def __init__(self, video:dict, # `video_results` options: sampling, out_dir, formats, save_frames, lang
                  **captioner, # `Captioner` options: checkpoint, device, dtype, batch_size, decoding options
                 ):
         self.video, self.cap = video, Captioner(**captioner)
 
     def caption(self, path:str)->list[dict]:
         "Caption one video; its segment rows (a failure is a row with the error, naming the video)."
-        try: return segment_rows(path, caption_video(path, checkpoint=self.cap, progress=False, **self.video))
-        except Exception as e: return segment_rows(path, error=str(e) if path in str(e) else f"{path}: {type(e).__name__}: {e}")
+        (_, r), = video_results([path], captioner=self.cap, progress=False, journal=False, **self.video)  # actors share folders: no journal
+        return segment_rows(path, error=str(r)) if isinstance(r, Exception) else segment_rows(path, r)
 
     def __call__(self, batch:dict, # A column `video` of paths
                 )->dict:
@@ -286,16 +286,16 @@ def caption_videos(videos:list, # Video paths
                    index:str|Path, # Parquet file to write: every video's segments (a failed video: a row with its error)
                    checkpoint:str|Path='L', # What `Captioner` takes, as a name or path every actor can load
                    pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
-                   batch_size:int=32, # Frames a model call
+                   batch_size:int=BATCH_SIZE, # Frames a model call
                    device:str|None=None, # Model device in each actor (default: its GPU when it has one)
                    dtype:str|None=None, # Model dtype (default: the weights' own)
                    progress:bool=True, # Show Ray Data's progress bars
                    decode:DecodeConfig|dict|None=None, # How to decode (`clipcap.config.DecodeConfig`)
-                   **video, # `caption_video` options: n_frames, strategy, out_dir, formats, save_frames, interval, threshold, lang
+                   **video, # `video_results` options: sampling (a `FrameSampling` or its fields), out_dir, formats, save_frames, lang
                   )->pd.DataFrame:
     "Caption videos on a pool of Ray actors, one video a task, each written as `caption_video` writes it; returns the index."
     videos = [str(Path(v).absolute()) for v in videos]
-    if not videos: raise ValueError("no videos given")
+    if not videos: raise ClipcapError("no videos given")
     if video.get('out_dir') is not None: video['out_dir'] = str(Path(video['out_dir']).absolute())
     kwargs = dict(video=video, checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size,
                   decode=asdict(decode_config(decode)))
@@ -334,7 +334,7 @@ class RayRunner(RayPool):
                  encoder, # The store's `ImageEncoder`
                  encoder_sha:str, # Its fingerprint
                  out_dir:str|Path, # The store's folder
-                 batch_size:int=64, # Images per forward pass
+                 batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
                  device:str|None=None, # Device in each actor (default: its GPU when it has one)
                  num_workers:int|None=None, # Not used: each actor reads its own images
                  progress:bool=True, # Show Ray Data's progress bars

@@ -11,23 +11,23 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
-from .core import atomic_write, from_hub
-from .config import DECODING
+from .core import ClipcapError, from_hub, write_csv, write_json
+from .config import DECODING, ENCODE_BATCH_SIZE, PTB_TOKENIZERS, ClipCapConfig, DecodeConfig, decode_config, require
 from .model import ClipCapModel, pad_with_eos
 from .image_files import render_caption
-from .config import DecodeConfig, decode_config
 from .generate import generate
 from .data import FeatureStore
 from .checkpoints import CHECKPOINT_SUFFIXES
 
 # %% auto #0
 __all__ = ['PUNCTUATIONS', 'PTB_JAVA', 'PTB_PYTHON', 'java_available', 'ptb_tokenize_python', 'ptb_tokenize', 'CaptionMetrics',
-           'caption_metrics', 'ClipScorer', 'render_examples', 'describe', 'Evaluation', 'write_results', 'evaluate',
+           'caption_metrics', 'ClipScorer', 'render_examples', 'describe', 'Evaluation', 'write_evaluation', 'evaluate',
            'results_name', 'print_evaluation']
 
-# %% ../nbs/10_evaluate.ipynb #36791fc4
+# %% ../nbs/10_evaluate.ipynb #c03bca7f
 PUNCTUATIONS = set(_ptb.PUNCTUATIONS)  # tokens pycocoevalcap drops after tokenising
 PTB_JAVA = 'PTBTokenizer (Stanford CoreNLP 3.4.1, Java)'
 PTB_PYTHON = 'ptb_tokenize_python (pure-Python stand-in for PTBTokenizer)'
@@ -36,6 +36,7 @@ def java_available()->bool:
     "Whether a `java` executable is on the PATH."
     return shutil.which('java') is not None
 
+# %% ../nbs/10_evaluate.ipynb #24f9065f
 _ABBREV = set('''mr mrs ms messrs dr drs prof profs st ste mt jr sr bros esq vs etc al seq inc ltd co cos corp plc dept
 univ assn intl sys ave gen col lt capt rev sgt cpl pvt maj adm gov govs sen sens rep reps atty hon pres det supt brig
 jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thurs fri mo ind ga'''.split())
@@ -44,6 +45,8 @@ _BRACKETS = {'(': '-lrb-', ')': '-rrb-', '[': '-lsb-', ']': '-rsb-', '{': '-lcb-
 _SYMBOLS = {'\u00a3': '#'}  # PTBTokenizer normalises the pound sign
 _SPLITS = {'cannot': ['can', 'not'], 'gonna': ['gon', 'na'], 'gotta': ['got', 'ta'], 'wanna': ['wan', 'na'],
            'gimme': ['gim', 'me'], 'lemme': ['lem', 'me']}
+
+# %% ../nbs/10_evaluate.ipynb #f9480180
 _CLITIC = re.compile(r"(?s)(.+?)(n't|'s|'re|'ve|'ll|'d|'m)$")
 _TOKEN = re.compile(r"""
     (?P<tis>'t(?=(?:is|was)\b))
@@ -58,13 +61,20 @@ _TOKEN = re.compile(r"""
   | (?P<other>\S)
 """, re.X | re.I)
 
-def _split_word(tok:str, rest:str)->list[str]:
+# %% ../nbs/10_evaluate.ipynb #caacdbdd
+def _sentence_period(tok:str, rest:str)->tuple[str, list]:
+    "`tok` without a sentence-final period and the period as a token; abbreviations and initials keep theirs."
+    if not tok.endswith('.'): return tok, []
+    stem = tok[:-1].lower()
+    if re.fullmatch(r'[a-z](?:\.[a-z])*', stem) or stem in _ABBREV or (stem in _NUM_ABBREV and re.match(r'\s*\d', rest)): return tok, []
+    return tok[:-1], ['.']
+
+# %% ../nbs/10_evaluate.ipynb #b5a267bd
+def _split_word(tok:str, # A word-like token
+                rest:str, # The text after it
+               )->list[str]:
     "One word-like token → PTB tokens: a sentence period split off (not after abbreviations), clitics split."
-    tail = []
-    if tok.endswith('.'):
-        stem = tok[:-1].lower()
-        if not (re.fullmatch(r'[a-z](?:\.[a-z])*', stem) or stem in _ABBREV
-                or (stem in _NUM_ABBREV and re.match(r'\s*\d', rest))): tok, tail = tok[:-1], ['.']
+    tok, tail = _sentence_period(tok, rest)
     if tok.endswith("'"): tok, tail = tok[:-1], ["'"] + tail
     low = tok.lower()
     if low in _SPLITS: return _SPLITS[low] + tail
@@ -73,23 +83,29 @@ def _split_word(tok:str, rest:str)->list[str]:
         out.insert(0, m.group(2)); low = m.group(1)
     return [low] + out + tail
 
-def ptb_tokenize_python(text:str, # One caption
-                       )->str:
-    "Lower-case and tokenise `text` as Stanford's PTBTokenizer does, then drop punctuation as pycocoevalcap does."
-    text = re.sub(r"(?<=\w)[\u2019\u2018](?=\w)", "'", text)  # curly apostrophes inside words
+# %% ../nbs/10_evaluate.ipynb #e7db362c
+def _ptb_tokens(text:str)->list[str]:
+    "PTBTokenizer's tokens of `text`, punctuation included."
     toks = []
     for m in _TOKEN.finditer(text):
         kind, t = m.lastgroup, m.group()
         if kind == 'word': toks += _split_word(t, text[m.end():])
-        elif kind == 'quote': continue
         elif kind == 'dash': toks.append('--')
         elif kind == 'dots': toks.append('...')
         elif kind == 'other': toks.append(_BRACKETS.get(t, _SYMBOLS.get(t, t)))
-        else: toks.append(t)
-    return ' '.join(t.lower() for t in toks if t.lower() not in PUNCTUATIONS)
+        elif kind != 'quote': toks.append(t)
+    return toks
 
-def _ptb_java(texts:list[str])->list[str]:
-    "Tokenise all `texts` in one run of Stanford's PTBTokenizer; punctuation dropped as pycocoevalcap does."
+# %% ../nbs/10_evaluate.ipynb #977b0ac9
+def ptb_tokenize_python(text:str, # One caption
+                       )->str:
+    "Lower-case and tokenise `text` as Stanford's PTBTokenizer does, then drop punctuation as pycocoevalcap does."
+    text = re.sub(r"(?<=\w)[\u2019\u2018](?=\w)", "'", text)  # curly apostrophes inside words
+    return ' '.join(t.lower() for t in _ptb_tokens(text) if t.lower() not in PUNCTUATIONS)
+
+# %% ../nbs/10_evaluate.ipynb #cd2d5534
+def _java_ptb_lines(texts:list[str])->list[str]:
+    "The output lines of one run of Stanford's PTBTokenizer over `texts` (one a line, UTF-8)."
     jar = Path(_ptb.__file__).parent / _ptb.STANFORD_CORENLP_3_4_1_JAR
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / 'captions.txt'
@@ -97,26 +113,89 @@ def _ptb_java(texts:list[str])->list[str]:
         cmd = ['java', '-cp', str(jar), 'edu.stanford.nlp.process.PTBTokenizer', '-preserveLines', '-lowerCase',
                '-encoding', 'utf-8', str(src)]
         out = subprocess.run(cmd, capture_output=True, timeout=600)
-    if out.returncode: raise RuntimeError(f"PTBTokenizer failed ({out.returncode}): {out.stderr.decode(errors='replace')[-500:]}")
-    lines = out.stdout.decode('utf-8').split('\n')
-    extra = [l for l in lines[len(texts):] if l.strip()]
-    if extra: raise RuntimeError(f"PTBTokenizer returned {len(lines)} lines for {len(texts)} captions")
+    if out.returncode: raise ClipcapError(f"PTBTokenizer failed ({out.returncode}): {out.stderr.decode(errors='replace')[-500:]}")
+    return out.stdout.decode('utf-8').split('\n')
+
+# %% ../nbs/10_evaluate.ipynb #66036bdf
+def _ptb_java(texts:list[str])->list[str]:
+    "Tokenise all `texts` in one run of Stanford's PTBTokenizer; punctuation dropped as pycocoevalcap does."
+    lines = _java_ptb_lines(texts)
+    if any(l.strip() for l in lines[len(texts):]): raise ClipcapError(f"PTBTokenizer returned {len(lines)} lines for {len(texts)} captions")
     lines += [''] * (len(texts) - len(lines))
     return [' '.join(w for w in l.rstrip().split(' ') if w and w not in PUNCTUATIONS) for l in lines[:len(texts)]]
 
+# %% ../nbs/10_evaluate.ipynb #36791fc4
 def ptb_tokenize(texts:list[str], # Captions
-                 tokenizer:str='auto', # 'java' (Stanford PTBTokenizer), 'python' (`ptb_tokenize_python`) or 'auto'
+                 tokenizer:str='auto', # One of `PTB_TOKENIZERS`: 'java' (Stanford PTBTokenizer), 'python' (`ptb_tokenize_python`) or 'auto'
                 )->tuple[list[str], str]:
     "Tokenised captions and the name of the tokenizer used ('auto': Java when available, else the Python stand-in)."
-    if tokenizer not in ('auto', 'java', 'python'): raise ValueError(f"tokenizer must be 'auto', 'java' or 'python', got {tokenizer!r}")
+    require(tokenizer in PTB_TOKENIZERS, f"{{tokenizer}} must be one of {', '.join(PTB_TOKENIZERS)}, got {tokenizer!r}", 'tokenizer')
     texts = [' '.join(str(t).split()) for t in texts]  # one line per caption, whatever whitespace it holds
-    if tokenizer == 'java' and not java_available(): raise RuntimeError("tokenizer='java' but no `java` executable is on the PATH")
+    if tokenizer == 'java' and not java_available(): raise ClipcapError("tokenizer='java' but no `java` executable is on the PATH")
     if tokenizer != 'python' and java_available():
         try: return _ptb_java(texts), PTB_JAVA
-        except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+        except (OSError, ClipcapError, subprocess.TimeoutExpired) as e:
             if tokenizer == 'java': raise
             warnings.warn(f"Java PTBTokenizer failed ({e}); using the Python stand-in")
     return [ptb_tokenize_python(t) for t in texts], PTB_PYTHON
+
+# %% ../nbs/10_evaluate.ipynb #f62077a4
+def _check_pairs(captions:list[str], references:list[list[str]]):
+    "`ClipcapError` unless there is one non-empty list of references per caption, and at least one caption."
+    if len(captions) != len(references): raise ClipcapError(f"{len(captions)} captions but {len(references)} reference lists")
+    if not captions: raise ClipcapError("no captions to score")
+    empty = [i for i, r in enumerate(references) if not r]
+    if empty: raise ClipcapError(f"images {empty[:5]} have no reference captions")
+
+# %% ../nbs/10_evaluate.ipynb #db90bc21
+def _tokenised_pairs(captions:list[str], references:list[list[str]], tokenizer:str)->tuple[dict, dict, str]:
+    "pycocoevalcap's inputs: tokenised references `gts` and captions `res` by image index, and the tokenizer used."
+    toks, used = ptb_tokenize(list(captions) + [r for refs in references for r in refs], tokenizer)
+    gts, res, j = {}, {}, len(captions)
+    for i, refs in enumerate(references):
+        res[i], gts[i] = [toks[i]], toks[j:j + len(refs)]; j += len(refs)
+    return gts, res, used
+
+# %% ../nbs/10_evaluate.ipynb #d4a677d9
+def _bleu(gts:dict, res:dict)->dict:
+    "BLEU-1..4: metric → (corpus score, per-image scores)."
+    from pycocoevalcap.bleu.bleu import Bleu
+    score, scores = Bleu(4).compute_score(gts, res, verbose=0)
+    return {f'Bleu_{n + 1}': (score[n], scores[n]) for n in range(4)}
+
+def _rouge_cider(gts:dict, res:dict)->dict:
+    "ROUGE-L and CIDEr(-D): metric → (corpus score, per-image scores)."
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.cider.cider import Cider
+    return {'ROUGE_L': Rouge().compute_score(gts, res), 'CIDEr': Cider().compute_score(gts, res)}
+
+# %% ../nbs/10_evaluate.ipynb #29544d0d
+def _meteor(gts:dict, res:dict)->dict:
+    "METEOR: metric → (corpus score, per-image scores); its Java process is stopped afterwards."
+    from pycocoevalcap.meteor.meteor import Meteor
+    m = Meteor()
+    try: return {'METEOR': m.compute_score(gts, res)}
+    finally:
+        m.meteor_p.stdin.close(); m.meteor_p.kill(); m.meteor_p.wait()
+
+def _meteor_if_wanted(gts:dict, res:dict, meteor:bool|None, notes:list)->dict:
+    "METEOR's scores, or none and a note saying why (not asked for, no Java, or it failed)."
+    if meteor is False: return {}
+    if not java_available(): notes.append("METEOR skipped: it needs Java, which was not found"); return {}
+    try: return _meteor(gts, res)
+    except Exception as e: notes.append(f"METEOR failed: {type(e).__name__}: {e}"); return {}
+
+# %% ../nbs/10_evaluate.ipynb #73b9f8bf
+def _spice_or_note(gts:dict, res:dict, notes:list)->dict:
+    "SPICE: metric → (corpus score, per-image F-scores), or none and a note saying why it could not run."
+    try:
+        from pycocoevalcap.spice.spice import Spice
+        score, scores = Spice().compute_score(gts, res)
+        return {'SPICE': (score, [s['All']['f'] for s in scores])}
+    except Exception as e:
+        notes.append(f"SPICE skipped: it needs Java and Stanford CoreNLP 3.6.0, which pycocoevalcap downloads on "
+                     f"first use ({type(e).__name__}: {e})")
+        return {}
 
 # %% ../nbs/10_evaluate.ipynb #d3cfd668
 @dataclass
@@ -127,54 +206,21 @@ class CaptionMetrics:
     tokenizer:str # Which tokenizer produced the tokens the metrics saw
     notes:list=field(default_factory=list) # Metrics skipped, and why
 
-def _meteor(gts, res):
-    from pycocoevalcap.meteor.meteor import Meteor
-    m = Meteor()
-    try: return m.compute_score(gts, res)
-    finally:
-        m.meteor_p.stdin.close(); m.meteor_p.kill(); m.meteor_p.wait()
-
+# %% ../nbs/10_evaluate.ipynb #18636b38
 def caption_metrics(captions:list[str], # One caption per image
                     references:list[list[str]], # All reference captions of each image
-                    tokenizer:str='auto', # 'auto', 'java' or 'python' (see `ptb_tokenize`)
+                    tokenizer:str='auto', # One of `PTB_TOKENIZERS` (see `ptb_tokenize`)
                     meteor:bool|None=None, # Compute METEOR (needs Java); None: when Java is available
                     spice:bool=False, # Compute SPICE (needs Java and Stanford CoreNLP 3.6.0, fetched on first use)
                    )->CaptionMetrics:
     "BLEU-1..4, METEOR, ROUGE-L and CIDEr(-D) of `captions` against `references`, overall and per image."
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.rouge.rouge import Rouge
-    from pycocoevalcap.cider.cider import Cider
-    if len(captions) != len(references): raise ValueError(f"{len(captions)} captions but {len(references)} reference lists")
-    if not captions: raise ValueError("no captions to score")
-    empty = [i for i, r in enumerate(references) if not r]
-    if empty: raise ValueError(f"images {empty[:5]} have no reference captions")
-    toks, used = ptb_tokenize(list(captions) + [r for refs in references for r in refs], tokenizer)
-    res, gts, j = {}, {}, len(captions)
-    for i, refs in enumerate(references):
-        res[i], gts[i] = [toks[i]], toks[j:j + len(refs)]; j += len(refs)
-    overall, per, notes = {}, {}, []
-    if used == PTB_PYTHON: notes.append("Java not found: captions were tokenised by the pure-Python stand-in for PTBTokenizer")
-    score, scores = Bleu(4).compute_score(gts, res, verbose=0)
-    for n in range(4): overall[f'Bleu_{n + 1}'], per[f'Bleu_{n + 1}'] = float(score[n]), [float(s) for s in scores[n]]
-    if meteor is not False and not java_available(): notes.append("METEOR skipped: it needs Java, which was not found")
-    elif meteor is not False:
-        try:
-            score, scores = _meteor(gts, res)
-            overall['METEOR'], per['METEOR'] = float(score), [float(s) for s in scores]
-        except Exception as e: notes.append(f"METEOR failed: {type(e).__name__}: {e}")
-    score, scores = Rouge().compute_score(gts, res)
-    overall['ROUGE_L'], per['ROUGE_L'] = float(score), [float(s) for s in scores]
-    score, scores = Cider().compute_score(gts, res)
-    overall['CIDEr'], per['CIDEr'] = float(score), [float(s) for s in scores]
-    if spice:
-        try:
-            from pycocoevalcap.spice.spice import Spice
-            score, scores = Spice().compute_score(gts, res)
-            overall['SPICE'], per['SPICE'] = float(score), [float(s['All']['f']) for s in scores]
-        except Exception as e:
-            notes.append(f"SPICE skipped: it needs Java and Stanford CoreNLP 3.6.0, which pycocoevalcap downloads on "
-                         f"first use ({type(e).__name__}: {e})")
-    return CaptionMetrics(overall, per, used, notes)
+    _check_pairs(captions, references)
+    gts, res, used = _tokenised_pairs(captions, references, tokenizer)
+    notes = ["Java not found: captions were tokenised by the pure-Python stand-in for PTBTokenizer"] if used == PTB_PYTHON else []
+    scores = {**_bleu(gts, res), **_meteor_if_wanted(gts, res, meteor, notes), **_rouge_cider(gts, res)}
+    if spice: scores.update(_spice_or_note(gts, res, notes))
+    return CaptionMetrics({k: float(s) for k, (s, _) in scores.items()},
+                          {k: [float(x) for x in per] for k, (_, per) in scores.items()}, used, notes)
 
 # %% ../nbs/10_evaluate.ipynb #c7dd9bd1
 class ClipScorer:
@@ -188,69 +234,84 @@ class ClipScorer:
                 ):
         self.clip, self.tokenizer, self.name, self.prefix, self.w, self.batch_size = clip.eval(), tokenizer, name, prefix, w, batch_size
 
-    @classmethod
-    def from_pretrained(cls, name:str, # Hugging Face id or folder of a full CLIP model (e.g. openai/clip-vit-base-patch32)
-                        device=None, # Where to run it
-                       ):
-        "Load CLIP (both towers) and its tokenizer."
-        from transformers import AutoTokenizer, CLIPModel
-        return cls(from_hub(CLIPModel, name).to(device or 'cpu'), from_hub(AutoTokenizer, name), name=name)
-
     @property
     def device(self): return next(self.clip.parameters()).device
 
-    @torch.no_grad()
-    def image_features(self, features:torch.Tensor, # [N, d] stored image features
-                       feature:str='image_embeds', # What they are: 'image_embeds' or 'pooler_output'
-                      )->torch.Tensor:
-        "Unit-length CLIP image embeddings of stored features."
-        p = self.clip.visual_projection
-        x = torch.as_tensor(features).to(self.device, p.weight.dtype)
-        if feature == 'pooler_output':
-            if x.shape[-1] != p.in_features: raise ValueError(f"pooler_output features of width {x.shape[-1]}, but this CLIP's vision tower is {p.in_features} wide")
-            x = p(x)
-        elif x.shape[-1] != p.out_features: raise ValueError(f"image_embeds of width {x.shape[-1]}, but this CLIP embeds in {p.out_features} dimensions")
-        return F.normalize(x.float(), dim=-1)
+# %% ../nbs/10_evaluate.ipynb #43439a57
+@patch(cls_method=True)
+def from_pretrained(cls:ClipScorer, name:str, # Hugging Face id or folder of a full CLIP model (e.g. openai/clip-vit-base-patch32)
+                    device=None, # Where to run it
+                   )->ClipScorer:
+    "Load CLIP (both towers) and its tokenizer."
+    from transformers import AutoTokenizer, CLIPModel
+    return cls(from_hub(CLIPModel, name).to(device or 'cpu'), from_hub(AutoTokenizer, name), name=name)
 
-    def _ids(self, texts):
-        "Token ids ending with EOS (truncated to CLIP's context), padded with EOS, and the attention mask."
-        tok, eos = self.tokenizer, self.tokenizer.eos_token_id
-        n = self.clip.config.text_config.max_position_embeddings
-        ids = [r if r and r[-1] == eos else r + [eos] for r in (tok(t).input_ids for t in texts)]
-        ids = [r if len(r) <= n else r[:n - 1] + [eos] for r in ids]
-        padded = pad_with_eos(ids, eos)
-        return padded['input_ids'].to(self.device), padded['attention_mask'].to(self.device)
+# %% ../nbs/10_evaluate.ipynb #ea2667c1
+@patch
+def image_features(self:ClipScorer, features:torch.Tensor, # [N, d] stored image features
+                   feature:str='image_embeds', # What they are: 'image_embeds' or 'pooler_output'
+                  )->torch.Tensor:
+    "Unit-length CLIP image embeddings of stored features."
+    p = self.clip.visual_projection
+    x = torch.as_tensor(features).detach().to(self.device, p.weight.dtype)
+    if feature == 'pooler_output':
+        if x.shape[-1] != p.in_features: raise ClipcapError(f"pooler_output features of width {x.shape[-1]}, but this CLIP's vision tower is {p.in_features} wide")
+        with torch.no_grad(): x = p(x)
+    elif x.shape[-1] != p.out_features: raise ClipcapError(f"image_embeds of width {x.shape[-1]}, but this CLIP embeds in {p.out_features} dimensions")
+    return F.normalize(x.float(), dim=-1)
 
-    @torch.no_grad()
-    def text_features(self, texts:list[str], # Captions, without the prefix
-                     )->torch.Tensor:
-        "Unit-length CLIP text embeddings of `prefix + ' ' + text`."
-        texts = [f"{self.prefix} {t}".strip() for t in texts]
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            ids, mask = self._ids(texts[i:i + self.batch_size])
-            pooled = self.clip.text_model(input_ids=ids, attention_mask=mask).pooler_output
-            out.append(F.normalize(self.clip.text_projection(pooled).float(), dim=-1))
-        return torch.cat(out) if out else torch.zeros(0, self.clip.text_projection.out_features)
+# %% ../nbs/10_evaluate.ipynb #b9522482
+@patch
+def _ids(self:ClipScorer, texts:list[str])->tuple[torch.Tensor, torch.Tensor]:
+    "Token ids ending with EOS (truncated to CLIP's context), padded with EOS, and the attention mask."
+    tok, eos = self.tokenizer, self.tokenizer.eos_token_id
+    n = self.clip.config.text_config.max_position_embeddings
+    ids = [r if r and r[-1] == eos else r + [eos] for r in (tok(t).input_ids for t in texts)]
+    ids = [r if len(r) <= n else r[:n - 1] + [eos] for r in ids]
+    padded = pad_with_eos(ids, eos)
+    return padded['input_ids'].to(self.device), padded['attention_mask'].to(self.device)
 
-    def score(self, image_features:torch.Tensor, # [N, d] stored image features (see `image_features`)
-              captions:list[str], # One caption per image
-              references:list[list[str]]|None=None, # References per image, for RefCLIP-S
-              feature:str='image_embeds', # 'image_embeds' or 'pooler_output'
-             )->dict:
-        "Per-image 'CLIP-S' (and 'RefCLIP-S' with references) as numpy arrays."
-        v, c = self.image_features(image_features, feature), self.text_features(captions)
-        clip_s = self.w * (v * c).sum(-1).clamp(min=0)
-        out = {'CLIP-S': clip_s.cpu().numpy()}
-        if references is not None:
-            r = self.text_features([x for refs in references for x in refs])
-            best, j = [], 0
-            for i, refs in enumerate(references):
-                best.append((r[j:j + len(refs)] @ c[i]).max().clamp(min=0) if refs else torch.tensor(0.)); j += len(refs)
-            best = torch.stack(best).to(clip_s)
-            hm = torch.where(clip_s + best > 0, 2 * clip_s * best / (clip_s + best).clamp(min=1e-12), torch.zeros_like(best))
-            out['RefCLIP-S'] = hm.cpu().numpy()
-        return out
+# %% ../nbs/10_evaluate.ipynb #6dee06f2
+@patch
+def text_features(self:ClipScorer, texts:list[str], # Captions, without the prefix
+                 )->torch.Tensor:
+    "Unit-length CLIP text embeddings of `prefix + ' ' + text`."
+    texts, out = [f"{self.prefix} {t}".strip() for t in texts], []
+    for i in range(0, len(texts), self.batch_size):
+        ids, mask = self._ids(texts[i:i + self.batch_size])
+        with torch.no_grad(): pooled = self.clip.text_projection(self.clip.text_model(input_ids=ids, attention_mask=mask).pooler_output)
+        out.append(F.normalize(pooled.float(), dim=-1))
+    return torch.cat(out) if out else torch.zeros(0, self.clip.text_projection.out_features)
+
+# %% ../nbs/10_evaluate.ipynb #84158022
+def _harmonic_mean(a:torch.Tensor, b:torch.Tensor)->torch.Tensor:
+    "2ab / (a + b) elementwise, 0 where a + b is 0."
+    return torch.where(a + b > 0, 2 * a * b / (a + b).clamp(min=1e-12), torch.zeros_like(b))
+
+# %% ../nbs/10_evaluate.ipynb #5be4722d
+@patch
+def _best_reference(self:ClipScorer, captions:torch.Tensor, # [N, e] unit-length caption embeddings
+                    references:list[list[str]], # References per caption
+                   )->torch.Tensor:
+    "Per caption, the largest cosine with one of its references, at least 0 (0 with no references)."
+    r, best, j = self.text_features([x for refs in references for x in refs]), [], 0
+    for i, refs in enumerate(references):
+        best.append((r[j:j + len(refs)] @ captions[i]).max().clamp(min=0) if refs else torch.tensor(0.)); j += len(refs)
+    return torch.stack(best)
+
+# %% ../nbs/10_evaluate.ipynb #0d800114
+@patch
+def score(self:ClipScorer, image_features:torch.Tensor, # [N, d] stored image features (see `image_features`)
+          captions:list[str], # One caption per image
+          references:list[list[str]]|None=None, # References per image, for RefCLIP-S
+          feature:str='image_embeds', # 'image_embeds' or 'pooler_output'
+         )->dict:
+    "Per-image 'CLIP-S' (and 'RefCLIP-S' with references) as numpy arrays."
+    v, c = self.image_features(image_features, feature), self.text_features(captions)
+    clip_s = self.w * (v * c).sum(-1).clamp(min=0)
+    out = {'CLIP-S': clip_s.cpu().numpy()}
+    if references is not None: out['RefCLIP-S'] = _harmonic_mean(clip_s, self._best_reference(c, references).to(clip_s)).cpu().numpy()
+    return out
 
 # %% ../nbs/10_evaluate.ipynb #910dd22a
 def _safe_name(name:str)->str:
@@ -258,6 +319,7 @@ def _safe_name(name:str)->str:
     parts = [p for p in Path(str(name)).parts if p not in ('', '.', '..', '/', '\\') and not p.endswith(':')]
     return str(Path(*parts)) if parts else 'image'
 
+# %% ../nbs/10_evaluate.ipynb #7e9a331a
 def render_examples(images_dir:str|Path, # Folder the image names are relative to
                     names:list[str], # Image file names (as the feature store lists them)
                     captions:list[str], # One caption per image
@@ -271,23 +333,35 @@ def render_examples(images_dir:str|Path, # Folder the image names are relative t
         except (OSError, ValueError) as e: failed.append(dict(image=name, error=str(e)))
     return written, failed
 
+# %% ../nbs/10_evaluate.ipynb #494f2c10
+def _family(c:ClipCapConfig)->str:
+    "Which project's models `c` is of: clipgpt, ClipCap in its released layout, or clipcap."
+    if c.mapping == 'clipgpt': return 'clipgpt (clip-gpt-captioning)'
+    return 'ClipCap (its released layout: captions end at the first ".")' if c.decoding == DECODING['clipcap'] else 'clipcap'
+
+def _architecture(c:ClipCapConfig)->str:
+    "The mapping network in a few words."
+    arch = f"{c.mapping} mapper, prefix length {c.prefix_length}"
+    if c.mapping != 'mlp': arch += f", {c.num_layers} layers, {c.num_heads} heads" + (f", clip length {c.clip_length}" if c.mapping == 'transformer' else '')
+    return arch + (', L2-normalised input' if c.normalize_prefix else '')
+
+# %% ../nbs/10_evaluate.ipynb #bcf9ece8
+def _parameter_counts(model:ClipCapModel)->str:
+    "Parameters of the encoder, mapper and decoder, and how many of the model's train."
+    count = lambda m: sum(p.numel() for p in m.parameters()) if m is not None else 0
+    return (f"encoder {count(model.encoder):,}, mapper {count(model.mapper):,}, decoder {count(model.gpt):,}, "
+            f"trainable {sum(p.numel() for p in model.parameters() if p.requires_grad):,}")
+
 # %% ../nbs/10_evaluate.ipynb #4adb20d6
 def describe(model:ClipCapModel, # A loaded model
             )->dict:
     "Family, architecture, backbones, decoding profile and parameter counts of a model, as short strings."
-    c, count = model.config, lambda m: sum(p.numel() for p in m.parameters()) if m is not None else 0
-    family = ('clipgpt (the original clip-gpt-captioning)' if c.mapping == 'clipgpt' else
-              'ClipCap (its released layout: captions end at the first ".")' if c.decoding == DECODING['clipcap'] else 'clipcap')
-    arch = f"{c.mapping} mapper, prefix length {c.prefix_length}"
-    if c.mapping != 'mlp': arch += f", {c.num_layers} layers, {c.num_heads} heads" + (f", clip length {c.clip_length}" if c.mapping == 'transformer' else '')
-    g = model.gpt.config
-    decode = DecodeConfig().for_model(model)
-    return {'family': family, 'architecture': arch + (', L2-normalised input' if c.normalize_prefix else ''),
+    c, g, decode = model.config, model.gpt.config, DecodeConfig().for_model(model)
+    return {'family': _family(c), 'architecture': _architecture(c),
             'image encoder': f"{c.clip_model or 'built from clip_config'} ({c.image_feature}, {c.image_dim}-d)",
             'decoder': f"{c.gpt_model or 'built from gpt_config'} ({g.n_layer} layers, width {g.n_embd}, GPT-2 trains: {c.train_gpt})",
             'decoding': ', '.join(f"{k}={getattr(decode, k)!r}" for k in ('max_tokens', 'stop_at_period', 'beam_search', 'beams')),
-            'parameters': f"encoder {count(model.encoder):,}, mapper {count(model.mapper):,}, decoder {count(model.gpt):,}, "
-                          f"trainable {sum(p.numel() for p in model.parameters() if p.requires_grad):,}"}
+            'parameters': _parameter_counts(model)}
 
 # %% ../nbs/10_evaluate.ipynb #09ca48ba
 @dataclass
@@ -300,7 +374,9 @@ class Evaluation:
 
     def __repr__(self): return f"Evaluation({self.info.get('split')!r}, {len(self.per_image)} images, " + ', '.join(f"{k}={v:.4f}" for k, v in self.metrics.items()) + ')'
 
+# %% ../nbs/10_evaluate.ipynb #14d0e7c0
 def _jsonable(x):
+    "`x` with numpy numbers made plain, NaN and infinities made None, tuples made lists and anything else unknown a string."
     if isinstance(x, dict): return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)): return [_jsonable(v) for v in x]
     if isinstance(x, (np.generic,)): return x.item()
@@ -309,61 +385,89 @@ def _jsonable(x):
     return str(x)
 
 # %% ../nbs/10_evaluate.ipynb #0e9b7ab6
-def write_results(out_dir:str|Path, # The results folder (created if needed)
-                  per_image:pd.DataFrame, # One row per image: image, caption, references (list), metric columns
-                  metrics:dict, # metric → overall score
-                  info:dict, # model, split, decoding options, tokenizer, notes...
-                 )->Path:
-    "Write results.json, captions.csv and metrics.csv atomically."
+def write_evaluation(out_dir:str|Path, # The results folder (created if needed)
+                     per_image:pd.DataFrame, # One row per image: image, caption, references (list), metric columns
+                     metrics:dict, # metric → overall score
+                     info:dict, # model, split, decoding options, tokenizer, notes...
+                    )->Path:
+    "Write results.json, captions.csv and metrics.csv, each all at once."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    rows = per_image.to_dict('records')
-    doc = _jsonable(dict(metrics=metrics, **info, images=rows))
-    atomic_write(out / 'results.json', lambda p: Path(p).write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding='utf-8'))
-    flat = per_image.assign(references=[json.dumps(r, ensure_ascii=False) for r in per_image.references])
-    atomic_write(out / 'captions.csv', lambda p: flat.to_csv(p, index=False, encoding='utf-8'))
+    rows = _jsonable(per_image.to_dict('records'))  # NaN: null in JSON, an empty field in CSV
+    write_json(out / 'results.json', _jsonable(dict(metrics=metrics, **info, images=rows)))
+    write_csv(out / 'captions.csv', [{**r, 'references': json.dumps(r['references'], ensure_ascii=False)} for r in rows], list(per_image))
     row = dict(model=(info.get('model') or {}).get('name'), split=info.get('split'), n_images=info.get('n_images'),
                tokenizer=info.get('tokenizer'), decode_options=json.dumps(_jsonable(info.get('decode_options', {}))), **metrics)
-    atomic_write(out / 'metrics.csv', lambda p: pd.DataFrame([row]).to_csv(p, index=False, encoding='utf-8'))
+    write_csv(out / 'metrics.csv', [row], list(row))
     return out
 
 # %% ../nbs/10_evaluate.ipynb #73752a3e
-def _split_items(store, split:str):
-    "Row indices, names and references of the split's images that have at least one reference."
-    imgs = store.images.reset_index(drop=True)
+def _split_items(store, split:str)->tuple[list, list, list, list]:
+    "Row indices, names and references of the split's images that have a reference caption, and a note on those left out."
+    imgs, where = store.images.reset_index(drop=True), getattr(store, 'path', 'feature store')
     if 'split' not in imgs or split not in set(imgs.split):
-        raise ValueError(f"{getattr(store, 'path', 'feature store')}: no images in split {split!r} (splits: {sorted(set(imgs.get('split', [])))})")
-    caps = store.captions
-    refs = caps.groupby('image_idx')['caption'].apply(list).to_dict()
+        raise ClipcapError(f"{where}: no images in split {split!r} (splits: {sorted(set(imgs.get('split', [])))})")
+    refs = store.captions.groupby('image_idx')['caption'].apply(list).to_dict()
     idx = [i for i in imgs.index[imgs.split == split] if refs.get(i)]
+    if not idx: raise ClipcapError(f"{where}: split {split!r} has no image with a reference caption")
     unref = int((imgs.split == split).sum()) - len(idx)
-    return idx, imgs.image[idx].tolist(), [refs[i] for i in idx], unref
+    notes = [f"{unref} image(s) of split {split!r} have no reference caption and were left out"] if unref else []
+    return idx, imgs.image[idx].tolist(), [refs[i] for i in idx], notes
 
-# %% ../nbs/10_evaluate.ipynb #19faaf00
-def _clip_scorer(clip, model, store, notes):
-    "The scorer to use, or None (with a note saying why)."
+# %% ../nbs/10_evaluate.ipynb #4ba903fe
+def _caption_features(model:ClipCapModel, feats:torch.Tensor, decode:DecodeConfig, batch_size:int, progress:bool, desc:str)->list[str]:
+    "One caption per row of `feats`, generated `batch_size` rows at a time."
+    captions = []
+    for i in tqdm(range(0, len(feats), batch_size), desc=desc, disable=not progress):
+        captions += generate(model, feats[i:i + batch_size], decode).captions
+    return captions
+
+# %% ../nbs/10_evaluate.ipynb #cc0843f0
+def _load_scorer(name:str|None, device, notes:list)->ClipScorer|None:
+    "`ClipScorer.from_pretrained(name)`, or None and a note saying why not."
+    if not name:
+        notes.append("CLIP-S/RefCLIP-S not computed: the model names no CLIP checkpoint (pass clip=ClipScorer(...))"); return None
+    try: return ClipScorer.from_pretrained(name, device=device)
+    except Exception as e: notes.append(f"CLIP-S/RefCLIP-S not computed: could not load CLIP {name!r} ({e})"); return None
+
+# %% ../nbs/10_evaluate.ipynb #6a0fdd6c
+def _clip_scorer(clip:ClipScorer|str|bool|None, model:ClipCapModel, store, notes:list)->ClipScorer|None:
+    "The scorer `evaluate`'s `clip` asks for, or None (with a note saying why)."
     if clip is False: notes.append("CLIP-S/RefCLIP-S not computed (clip=False)"); return None
-    if isinstance(clip, ClipScorer): scorer = clip
-    else:
-        name = clip or model.config.clip_model
-        if not name:
-            notes.append("CLIP-S/RefCLIP-S not computed: the model names no CLIP checkpoint (pass clip=ClipScorer(...))"); return None
-        try: scorer = ClipScorer.from_pretrained(name, device=model.device)
-        except Exception as e: notes.append(f"CLIP-S/RefCLIP-S not computed: could not load CLIP {name!r} ({e})"); return None
+    scorer = clip if isinstance(clip, ClipScorer) else _load_scorer(clip or model.config.clip_model, model.device, notes)
     stored = (getattr(store, 'encoder_info', None) or {}).get('clip_model')
-    if scorer.name and stored and str(scorer.name) != str(stored):
+    if scorer is not None and scorer.name and stored and str(scorer.name) != str(stored):
         notes.append(f"CLIP-S/RefCLIP-S not computed: the store's features come from {stored!r}, not {scorer.name!r}"); return None
     return scorer
 
-# %% ../nbs/10_evaluate.ipynb #6a0fdd6c
+# %% ../nbs/10_evaluate.ipynb #e35d40cd
+def _clip_metrics(scorer:ClipScorer|None, store, feats:torch.Tensor, captions:list[str], references:list[list[str]],
+                  model:ClipCapModel)->dict:
+    "Per-image CLIP-S and RefCLIP-S as lists of floats (none without a scorer)."
+    if scorer is None: return {}
+    feature = (store.encoder_info or {}).get('image_feature', model.config.image_feature)
+    return {k: [float(x) for x in v] for k, v in scorer.score(feats, captions, references, feature=feature).items()}
+
+# %% ../nbs/10_evaluate.ipynb #4cb104bb
+def _write_folder(ev:Evaluation, out:Path, images_dir:str|Path|None, examples:int|None, progress:bool)->Path:
+    "Render up to `examples` images (all when None) into `out/examples`, then write the results files."
+    n = len(ev.per_image) if examples is None else min(examples, len(ev.per_image))
+    if images_dir is not None and n > 0:
+        t = ev.per_image[:n]
+        _, ev.info['render_failures'] = render_examples(images_dir, t.image.tolist(), t.caption.tolist(), out / 'examples', progress)
+    return write_evaluation(out, ev.per_image, ev.metrics, ev.info)
+
+# %% ../nbs/10_evaluate.ipynb #4991e788
+_CIDER_NOTE = "CIDEr (coco-caption's CIDEr-D) takes its IDF from this split's references: compare it only with scores on the same split"
+
 def evaluate(model:ClipCapModel, # The captioner
              data:FeatureStore|str|Path, # A feature store (or its folder) with the split's features and references
              split:str='test', # Which split to evaluate
              out_dir:str|Path|None='data/result/evaluation', # Results folder (None: write nothing)
              images_dir:str|Path|None=None, # Folder of the images, for rendered examples (None: no renders)
              examples:int|None=None, # Render at most this many images (None: all, 0: none)
-             batch_size:int=64, # Images per generation batch
+             batch_size:int=ENCODE_BATCH_SIZE, # Images per generation batch
              clip:ClipScorer|str|bool|None=None, # CLIP for CLIP-S: a scorer, a CLIP name, False to skip; None: the model's
-             tokenizer:str='auto', # PTB tokenizer: 'auto', 'java' or 'python'
+             tokenizer:str='auto', # PTB tokenizer, one of `PTB_TOKENIZERS`
              meteor:bool|None=None, # METEOR (Java); None: when Java is available
              spice:bool=False, # SPICE (needs Stanford CoreNLP; see `caption_metrics`)
              model_name:str|None=None, # How to name the model in the results (e.g. its checkpoint)
@@ -375,33 +479,19 @@ def evaluate(model:ClipCapModel, # The captioner
     decode = decode_config(decode, **options)
     store = data if isinstance(data, FeatureStore) else FeatureStore(data)
     store.check_compatible(model)
-    idx, names, references, unref = _split_items(store, split)
-    if not idx: raise ValueError(f"{getattr(store, 'path', 'feature store')}: split {split!r} has no image with a reference caption")
-    notes = [f"{unref} image(s) of split {split!r} have no reference caption and were left out"] if unref else []
-    feats = store.embeddings[torch.as_tensor(idx)]
-    t0, captions = time.time(), []
-    for i in tqdm(range(0, len(idx), batch_size), desc=f'caption {split}', disable=not progress):
-        captions += generate(model, feats[i:i + batch_size], decode).captions
-    gen_s = time.time() - t0
-    m = caption_metrics(captions, references, tokenizer=tokenizer, meteor=meteor, spice=spice)
-    metrics, per, notes = dict(m.overall), dict(m.per_image), notes + m.notes
-    scorer = _clip_scorer(clip, model, store, notes)
-    if scorer is not None:
-        s = scorer.score(feats, captions, references, feature=store.encoder_info.get('image_feature', model.config.image_feature))
-        for k, v in s.items(): per[k] = [float(x) for x in v]; metrics[k] = float(np.mean(per[k]))
-    table = pd.DataFrame(dict(image=names, caption=captions, references=references, **per))
-    info = dict(model=dict(name=model_name, **describe(model), config=model.config.to_dict()), split=split, n_images=len(idx), decode_options=asdict(decode),
-                tokenizer=m.tokenizer, feature_store=str(getattr(store, 'path', '')), notes=notes,
-                cider_note="CIDEr (coco-caption's CIDEr-D) takes its IDF from this split's references: compare it only with scores on the same split",
-                generation_seconds=round(gen_s, 3), render_failures=[])
-    out = None
-    if out_dir is not None:
-        out = Path(out_dir)
-        n = len(idx) if examples is None else min(examples, len(idx))
-        if images_dir is not None and n > 0:
-            _, info['render_failures'] = render_examples(images_dir, names[:n], captions[:n], out / 'examples', progress)
-        write_results(out, table, metrics, info)
-    return Evaluation(metrics, table, info, out)
+    idx, names, references, notes = _split_items(store, split)
+    feats, t0 = store.embeddings[torch.as_tensor(idx)], time.time()
+    captions = _caption_features(model, feats, decode, batch_size, progress, f'caption {split}')
+    seconds, m = time.time() - t0, caption_metrics(captions, references, tokenizer=tokenizer, meteor=meteor, spice=spice)
+    notes += m.notes
+    clip_scores = _clip_metrics(_clip_scorer(clip, model, store, notes), store, feats, captions, references, model)
+    info = dict(model=dict(name=model_name, **describe(model), config=model.config.to_dict()), split=split, n_images=len(idx),
+                decode_options=asdict(decode), tokenizer=m.tokenizer, feature_store=str(getattr(store, 'path', '')), notes=notes,
+                cider_note=_CIDER_NOTE, generation_seconds=round(seconds, 3), render_failures=[])
+    ev = Evaluation({**m.overall, **{k: float(np.mean(v)) for k, v in clip_scores.items()}},
+                    pd.DataFrame(dict(image=names, caption=captions, references=references, **m.per_image, **clip_scores)), info, None)
+    if out_dir is not None: ev.out_dir = _write_folder(ev, Path(out_dir), images_dir, examples, progress)
+    return ev
 
 # %% ../nbs/10_evaluate.ipynb #824f4cd0
 def results_name(checkpoint:str, # What -C named: a released name, a folder, a file or a hub id
@@ -420,4 +510,3 @@ def print_evaluation(ev:Evaluation, # What `evaluate` returned
     for n in ev.info['notes']: print(f"note: {n}", file=sys.stderr)
     for f in ev.info['render_failures']: print(f"error: {f['error']}", file=sys.stderr)
     print(f"results in {out_dir}")
-

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from .core import atomic_folder, from_hub, import_extra, precision_plan, to_dtype, PLANS  # first: its log filters must be set before transformers imports torchao
+from .core import ClipcapError, atomic_folder, from_hub, import_extra, precision_plan, to_dtype, PLANS  # first: its log filters must be set before transformers imports torchao
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CLIPVisionConfig,
                           CLIPVisionModelWithProjection, GPT2Config, GPT2LMHeadModel)
 from transformers.utils import logging as hf_logging
@@ -152,7 +152,7 @@ def from_config(cls:OpenCLIPEncoder, config:ClipCapConfig, # Names 'open_clip:AR
                ):
     "Load the open_clip tower a config names (pretrained weights come from open_clip's hub), or build it with random weights."
     oc = import_open_clip()
-    if config.image_feature != 'image_embeds': raise ValueError(f"{config.clip_model}: open_clip towers give image_embeds only")
+    if config.image_feature != 'image_embeds': raise ClipcapError(f"{config.clip_model}: open_clip towers give image_embeds only")
     if path is not None:  # the folder says what the tower is: no name needed
         saved = json.loads((Path(path) / 'open_clip.json').read_text())
         visual = oc.CLIP(**saved['model_cfg']).visual
@@ -160,7 +160,7 @@ def from_config(cls:OpenCLIPEncoder, config:ClipCapConfig, # Names 'open_clip:AR
         return cls(visual, saved['model_cfg'], saved['preprocess'])
     arch, pretrained = open_clip_name(config.clip_model)
     model_cfg = config.clip_config or oc.get_model_config(arch)
-    if model_cfg is None: raise ValueError(f"{config.clip_model}: open_clip has no architecture {arch!r} (see open_clip.list_models())")
+    if model_cfg is None: raise ClipcapError(f"{config.clip_model}: open_clip has no architecture {arch!r} (see open_clip.list_models())")
     if config.clip_config is not None or pretrained is None: visual = oc.CLIP(**model_cfg).visual  # random weights
     else:
         try: visual = oc.create_model(arch, pretrained=pretrained).visual
@@ -282,7 +282,7 @@ def tokenize_captions(tokenizer, # A GPT-2-style tokenizer with an EOS token
 def build_decoder(config:ClipCapConfig, # A config with `gpt_config`
                  )->GPT2LMHeadModel:
     "The GPT-2-family decoder `config.gpt_config` describes, with random weights (no hub, no files)."
-    if config.gpt_config is None: raise ValueError(f"{config.gpt_model}: no gpt_config to build the decoder from (see complete_config)")
+    if config.gpt_config is None: raise ClipcapError(f"{config.gpt_model}: no gpt_config to build the decoder from (see complete_config)")
     return AutoModelForCausalLM.from_config(GPT2Config(**config.gpt_config))
 
 def complete_config(config:ClipCapConfig, # May name its backbones only (`gpt_model`, `clip_model`)
@@ -311,7 +311,7 @@ class ClipCapModel(nn.Module):
                 ):
         super().__init__()
         if tokenizer is None or config.gpt_config is None or (config.image_dim is None and config.clip_config is None):
-            raise ValueError("ClipCapModel builds from a complete config (gpt_config; image_dim or clip_config) and a tokenizer, "
+            raise ClipcapError("ClipCapModel builds from a complete config (gpt_config; image_dim or clip_config) and a tokenizer, "
                              "without I/O; ClipCapModel.from_backbones(config) loads the backbones a config names")
         if config.image_dim is None: config = replace(config, image_dim=encoder_dim(config))
         self.config, self.tokenizer, self.encoder = config, tokenizer, encoder
@@ -372,7 +372,7 @@ def prefix(self:ClipCapModel, image_embeds:torch.Tensor, # [B, d] image features
 def set_feature_stats(self:ClipCapModel, image_embeds:torch.Tensor, # [N, d] training features
                      ):
     "Record the per-dimension mean and std that `standardize` divides out (call before training)."
-    if not self.config.standardize: raise ValueError("set_feature_stats needs a model with config.standardize=True")
+    if not self.config.standardize: raise ClipcapError("set_feature_stats needs a model with config.standardize=True")
     x = image_embeds.to(self.feature_mean.device, torch.float32)
     self.feature_mean.copy_(x.mean(0)); self.feature_std.copy_(x.std(0).clamp_min(1e-6))
 
@@ -487,8 +487,8 @@ def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written 
     model = cls(config, tokenizer=AutoTokenizer.from_pretrained(d), encoder=encoder)
     try: missing, unexpected = model.load_state_dict(load_file(d / 'model.safetensors'), strict=False)
     except (RuntimeError, OSError) as e:  # a size mismatch, or a damaged file
-        raise ValueError(f"{d / 'model.safetensors'} does not fit {d / 'config.json'}: {str(e).strip().splitlines()[-1].strip()}") from None
+        raise ClipcapError(f"{d / 'model.safetensors'} does not fit {d / 'config.json'}: {str(e).strip().splitlines()[-1].strip()}") from None
     missing = [k for k in missing if saved_weight(k)]
-    if missing or unexpected: raise ValueError(f"{d / 'model.safetensors'}: missing {missing}, unexpected {unexpected}")
+    if missing or unexpected: raise ClipcapError(f"{d / 'model.safetensors'}: missing {missing}, unexpected {unexpected}")
     model.gpt.tie_weights()
     return model.to(device=device, dtype=dtype).eval()

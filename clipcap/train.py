@@ -14,7 +14,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed, gather_object
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
-from .core import atomic_write
+from .core import ClipcapError, atomic_write
 from .config import ClipCapConfig, get_config, size_preset, TrainConfig, TRAIN_PRESETS, train_config
 from .model import ClipCapModel, quiet_loading
 from .data import FeatureStore, CaptionDataset, collate_captions
@@ -37,7 +37,7 @@ def make_optimizer(model:torch.nn.Module, # Its `requires_grad` parameters are t
                   )->torch.optim.AdamW:
     "AdamW over the trainable parameters (fused when they are on a GPU)."
     params = [p for p in model.parameters() if p.requires_grad]
-    if not params: raise ValueError("Nothing to train: every parameter of the model is frozen")
+    if not params: raise ClipcapError("Nothing to train: every parameter of the model is frozen")
     fused = True if all(p.is_cuda for p in params) else None
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
@@ -112,11 +112,11 @@ class TrainState:
             )->TrainState:
         "Read a saved state (tensors, numbers, strings, lists and dicts only: nothing is unpickled)."
         try: d = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e: raise ValueError(f"{path}: not a readable clipcap training state ({type(e).__name__}: {e})") from e
+        except Exception as e: raise ClipcapError(f"{path}: not a readable clipcap training state ({type(e).__name__}: {e})") from e
         if not isinstance(d, dict) or d.pop('format', None) != _FORMAT:
-            raise ValueError(f"{path}: not a clipcap training state (written by clipcap.train)")
+            raise ClipcapError(f"{path}: not a clipcap training state (written by clipcap.train)")
         if d.pop('version', None) != _VERSION:
-            raise ValueError(f"{path}: a training state of another clipcap version; resume it with the version that wrote it")
+            raise ClipcapError(f"{path}: a training state of another clipcap version; resume it with the version that wrote it")
         return cls(**d)
 
 # %% ../nbs/08_train.ipynb #bb029f7f
@@ -142,7 +142,7 @@ def _is_model_dir(x)->bool: return isinstance(x, (str, Path)) and (Path(x) / 'co
 
 def _setup_model(config_or_preset, model_over:dict)->ClipCapModel:
     if isinstance(config_or_preset, ClipCapModel) or _is_model_dir(config_or_preset):
-        if model_over: raise ValueError(f"Model settings {sorted(model_over)} cannot change a ready model")
+        if model_over: raise ClipcapError(f"Model settings {sorted(model_over)} cannot change a ready model")
         if isinstance(config_or_preset, ClipCapModel): return config_or_preset
         return ClipCapModel.from_pretrained(config_or_preset)  # fine-tune a saved model
     return ClipCapModel.from_backbones(get_config(config_or_preset, **model_over))  # the pretrained decoder it names
@@ -150,7 +150,7 @@ def _setup_model(config_or_preset, model_over:dict)->ClipCapModel:
 def _split_overrides(overrides:dict)->tuple[dict, dict]:
     tfields, mfields = {f.name for f in fields(TrainConfig)}, {f.name for f in fields(ClipCapConfig)}
     unknown = sorted(set(overrides) - tfields - mfields)
-    if unknown: raise ValueError(f"Unknown training or model settings: {unknown}")
+    if unknown: raise ClipcapError(f"Unknown training or model settings: {unknown}")
     return ({k: v for k, v in overrides.items() if k in tfields}, {k: v for k, v in overrides.items() if k in mfields})
 
 def _sample_images(store, n:int)->list[int]:
@@ -219,7 +219,7 @@ def _run_settings(config_or_preset, out:Path, resume, overrides:dict)->tuple:
         path = _state_path(resume, out)
         saved = TrainState.load(path)
         bad = sorted(set(overrides) - _RESUME_OVERRIDES)
-        if bad: raise ValueError(f"Resuming {path}: {bad} cannot change mid-run (only {sorted(_RESUME_OVERRIDES)} can)")
+        if bad: raise ClipcapError(f"Resuming {path}: {bad} cannot change mid-run (only {sorted(_RESUME_OVERRIDES)} can)")
         return TrainConfig(**{**saved.run['train_config'], 'stop_after': None, **train_over}), model_over, saved, path  # a stop is for one call
     if (out / STATE_FILE).exists():
         raise FileExistsError(f"{out} already holds a run ({STATE_FILE}): resume it (resume=True, or clipcap-train -C {out}) "
@@ -232,7 +232,7 @@ def _model_for_run(config_or_preset, model_over:dict, saved:TrainState|None, pat
     if saved is None: return _setup_model(config_or_preset, model_over)
     model = ClipCapModel.from_pretrained(path.parent / 'last')
     missing = [n for n, p in model.named_parameters() if p.requires_grad and n not in saved.model]
-    if missing: raise ValueError(f"{path}: trainable weights missing from the state: {missing[:5]}")
+    if missing: raise ClipcapError(f"{path}: trainable weights missing from the state: {missing[:5]}")
     model.load_state_dict(saved.model, strict=False)
     return model
 
@@ -243,7 +243,7 @@ def _caption_datasets(store:FeatureStore, model:ClipCapModel, config:TrainConfig
     val_ds = CaptionDataset(store, model.tokenizer, split='val', **args) if (store.images['split'] == 'val').any() else None
     B, A = config.batch_size, config.grad_accum
     if len(train_ds) < B * A * processes:
-        raise ValueError(f"{len(train_ds)} training captions in {getattr(store, 'path', 'the store')} are fewer than one "
+        raise ClipcapError(f"{len(train_ds)} training captions in {getattr(store, 'path', 'the store')} are fewer than one "
                          f"optimizer step needs ({B * A * processes} = batch {B} × accumulation {A} × {processes} processes)")
     return train_ds, val_ds
 
@@ -255,7 +255,7 @@ def _export(model:ClipCapModel, folder:Path):
 def _restore(t:Trainer, saved:TrainState, path:Path):
     "Continue a saved run: optimizer, schedule, gradient scaler and this process's random states (the weights are in)."
     if saved.run['processes'] != t.acc.num_processes:  # another split of every batch: the place in the epoch would mean other captions
-        raise ValueError(f"{path}: the run used {saved.run['processes']} process(es); resume it with as many, not {t.acc.num_processes}")
+        raise ClipcapError(f"{path}: the run used {saved.run['processes']} process(es); resume it with as many, not {t.acc.num_processes}")
     t.optimizer.load_state_dict(saved.optimizer)
     t.scheduler.load_state_dict(saved.scheduler)
     if t.acc.scaler is not None and saved.scaler is not None: t.acc.scaler.load_state_dict(saved.scaler)
@@ -283,7 +283,7 @@ def make_trainer(config_or_preset:str|Path|ClipCapConfig|ClipCapModel='clipcap-m
     out = Path(out_dir)
     config, model_over, saved, path = _run_settings(config_or_preset, out, resume, overrides)
     data = data if data is not None or saved is None else saved.run['data']
-    if data is None: raise ValueError("train needs `data`: a feature store folder written by clipcap-dataset")
+    if data is None: raise ClipcapError("train needs `data`: a feature store folder written by clipcap-dataset")
     acc = Accelerator(mixed_precision=_precision(config), cpu=config.cpu)
     set_seed(config.seed)
     net = _model_for_run(config_or_preset, model_over, saved, path)
