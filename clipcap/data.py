@@ -20,8 +20,9 @@ from .tiny import COLOURS, SHAPES
 
 # %% auto #0
 __all__ = ['COLUMNS', 'CAPTION_FORMATS', 'SPLITS', 'detect_format', 'read_captions', 'split_by_image', 'shard_ranges',
-           'feature_shard_path', 'encode_shards', 'build_feature_store', 'FeatureStore', 'make_synthetic_dataset',
-           'import_legacy_pickle', 'collate_captions', 'CaptionDataset']
+           'feature_shard_path', 'encode_shards', 'build_feature_store', 'FeatureStore', 'random_scene',
+           'scene_captions', 'draw_scene', 'make_synthetic_dataset', 'import_legacy_pickle', 'collate_captions',
+           'CaptionDataset']
 
 # %% ../nbs/07_data.ipynb #4a84fe0a
 COLUMNS = ['image', 'caption', 'split']
@@ -425,7 +426,7 @@ class FeatureStore:
         if info['clip_model'] is None: raise ClipcapError(f"{self.path}: the store has no copy of its (custom) encoder")
         return build_encoder(cfg)
 
-# %% ../nbs/07_data.ipynb #edaead48
+# %% ../nbs/07_data.ipynb #86ac034f
 _RGB = dict(red=(220, 30, 30), green=(30, 170, 50), blue=(40, 70, 230), yellow=(245, 225, 30), purple=(140, 40, 180),
             orange=(250, 140, 20), white=(250, 250, 250), black=(15, 15, 15))
 _INVERSE = {'above': 'below', 'below': 'above', 'left of': 'right of', 'right of': 'left of', 'next to': 'next to'}
@@ -446,54 +447,79 @@ def _draw_shape(draw:ImageDraw.ImageDraw, shape:str, box:tuple, fill:tuple):
 
 def _article(words:str)->str: return ('an ' if words[0] in 'aeiou' else 'a ') + words
 
-def make_synthetic_dataset(out_dir:str|Path, # Folder to write (`results.csv` and `images/`)
-                           n_images:int, # How many images
-                           random_seed:int=0, # Same seed, same files
-                           n_objects:int=1, # 1 (`a red circle`) or 2 (`a red circle above a blue square`)
-                           vary:tuple=('colour', 'shape'), # Attributes that change: any of 'colour', 'shape', 'size'
-                           colours:tuple=COLOURS, # Colour words to use
-                           shapes:tuple=SHAPES, # Shape words to use
-                           relations:tuple=('above', 'below', 'left of', 'right of'), # Relations between two objects
-                           captions_per_image:int=1, # Equivalent phrasings per image (up to 3 for one object, 4 for two)
-                           image_size:int=64, # Width and height in pixels
-                           jitter:float=0.1, # Random variation of position, size and background grey (0: centred, fixed size, flat grey)
-                          )->Path:
-    "Write images of coloured shapes with captions from a grammar, as a Flickr30k-style `results.csv`; returns its path."
+# %% ../nbs/07_data.ipynb #4d030b4d
+def random_scene(rng:random.Random, # The generator every choice is drawn from
+                 n_objects:int=1, # 1 or 2 objects
+                 vary:tuple=('colour', 'shape'), # Attributes drawn at random: any of 'colour', 'shape', 'size'; the others stay fixed
+                 colours:tuple=COLOURS, # Colour words to draw from
+                 shapes:tuple=SHAPES, # Shape words to draw from
+                 relations:tuple=('above', 'below', 'left of', 'right of'), # Relations to draw from, for two objects
+                )->dict:
+    "What a picture shows: `objects` (size, colour, shape), their `relation`, and `swap`: the first object is bottom or right."
     if n_objects not in (1, 2): raise ValueError(f"n_objects must be 1 or 2, got {n_objects}")
     if unknown := set(vary) - {'colour', 'shape', 'size'}: raise ValueError(f"vary: unknown attributes {unknown}")
     if unknown := set(colours) - set(_RGB): raise ValueError(f"colours: no RGB value for {unknown}")
     if unknown := set(relations) - set(_INVERSE): raise ValueError(f"relations: unknown {unknown}")
+    objects = [dict(size=rng.choice(('small', 'big')) if 'size' in vary else None, colour=rng.choice(colours) if 'colour' in vary else colours[0],
+                    shape=rng.choice(shapes) if 'shape' in vary else shapes[0]) for _ in range(n_objects)]
+    rel = rng.choice(relations) if n_objects == 2 else None
+    swap = rel in ('below', 'right of') or (rel == 'next to' and rng.random() < 0.5)
+    return dict(objects=objects, relation=rel, swap=swap)
+
+def scene_captions(scene:dict, # From `random_scene`
+                  )->list[str]:
+    "Every phrasing of a scene, the plainest first: one object has 3, two have 4 (each order of the two, with and without 'a photo of')."
+    nps = [_article(' '.join(w for w in (o['size'], o['colour'], o['shape']) if w)) for o in scene['objects']]
+    if len(nps) == 1: return [nps[0], f"a photo of {nps[0]}", f"a picture of {nps[0]}"]
+    a, b = f"{nps[0]} {scene['relation']} {nps[1]}", f"{nps[1]} {_INVERSE[scene['relation']]} {nps[0]}"
+    return [a, b, f"a photo of {a}", f"a photo of {b}"]
+
+# %% ../nbs/07_data.ipynb #7dd76f61
+def draw_scene(scene:dict, # From `random_scene`
+               rng:random.Random, # Draws the jitter
+               image_size:int=64, # Width and height in pixels
+               jitter:float=0.1, # Random variation of position, size and background grey (0: centred, fixed size, flat grey)
+              )->Image.Image:
+    "The picture of a scene: one object in the middle, or two in the halves (top and bottom, or left and right) their relation names."
+    S, objects = image_size, scene['objects']
+    if len(objects) == 1: regions = [(0, 0, S, S)]
+    elif scene['relation'] in ('above', 'below'): regions = [(0, 0, S, S // 2), (0, S // 2, S, S)]
+    else: regions = [(0, 0, S // 2, S), (S // 2, 0, S, S)]
+    if scene['swap']: regions = regions[::-1]
+    img = Image.new('RGB', (S, S), tuple(int(128 + 40 * jitter * rng.uniform(-1, 1)) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    for o, (x0, y0, x1, y1) in zip(objects, regions):
+        frac = {'small': 0.45, 'big': 0.85, None: 0.7}[o['size']] + 0.1 * jitter * rng.uniform(-1, 1)
+        side = frac * min(x1 - x0, y1 - y0)
+        ox = x0 + (x1 - x0 - side) * (0.5 + jitter * rng.uniform(-0.5, 0.5))
+        oy = y0 + (y1 - y0 - side) * (0.5 + jitter * rng.uniform(-0.5, 0.5))
+        _draw_shape(draw, o['shape'], (ox, oy, ox + side, oy + side), _RGB[o['colour']])
+    return img
+
+# %% ../nbs/07_data.ipynb #2d3daf05
+def make_synthetic_dataset(out_dir:str|Path, # Folder to write (`results.csv` and `images/`)
+                           n_images:int, # How many images
+                           random_seed:int=0, # Same seed, same files
+                           n_objects:int|tuple=1, # 1 (`a red circle`), 2 (`a red circle above a blue square`), or a tuple each image draws its count from
+                           vary:tuple=('colour', 'shape'), # Attributes that change: any of 'colour', 'shape', 'size'
+                           colours:tuple=COLOURS, # Colour words to use
+                           shapes:tuple=SHAPES, # Shape words to use
+                           relations:tuple=('above', 'below', 'left of', 'right of'), # Relations between two objects
+                           captions_per_image:int=1, # Phrasings per image, at most (one object has 3, two have 4: `scene_captions`)
+                           image_size:int=64, # Width and height in pixels
+                           jitter:float=0.1, # Random variation of position, size and background grey (0: centred, fixed size, flat grey)
+                          )->Path:
+    "Write images of coloured shapes with captions from a grammar, as a Flickr30k-style `results.csv`; returns its path."
+    counts = (n_objects,) if isinstance(n_objects, int) else tuple(n_objects)
+    if not counts or set(counts) - {1, 2}: raise ValueError(f"n_objects must be 1, 2 or a tuple of them, got {n_objects}")
     rng, out = random.Random(random_seed), Path(out_dir)
     (out/'images').mkdir(parents=True, exist_ok=True)
-    S, lines = image_size, ['image_name| comment_number| comment']
+    lines = ['image_name| comment_number| comment']
     for i in range(n_images):
-        objs = []
-        for _ in range(n_objects):
-            size = rng.choice(('small', 'big')) if 'size' in vary else None
-            objs.append(dict(colour=rng.choice(colours) if 'colour' in vary else colours[0],
-                             shape=rng.choice(shapes) if 'shape' in vary else shapes[0], size=size))
-        rel = rng.choice(relations) if n_objects == 2 else None
-        if n_objects == 1: regions = [(0, 0, S, S)]
-        elif rel in ('above', 'below'): regions = [(0, 0, S, S // 2), (0, S // 2, S, S)]
-        else: regions = [(0, 0, S // 2, S), (S // 2, 0, S, S)]
-        if rel in ('below', 'right of') or (rel == 'next to' and rng.random() < 0.5): regions = regions[::-1]
-        img = Image.new('RGB', (S, S), tuple(int(128 + 40 * jitter * rng.uniform(-1, 1)) for _ in range(3)))
-        draw = ImageDraw.Draw(img)
-        for o, (x0, y0, x1, y1) in zip(objs, regions):
-            frac = {'small': 0.45, 'big': 0.85, None: 0.7}[o['size']] + 0.1 * jitter * rng.uniform(-1, 1)
-            side = frac * min(x1 - x0, y1 - y0)
-            ox = x0 + (x1 - x0 - side) * (0.5 + jitter * rng.uniform(-0.5, 0.5))
-            oy = y0 + (y1 - y0 - side) * (0.5 + jitter * rng.uniform(-0.5, 0.5))
-            _draw_shape(draw, o['shape'], (ox, oy, ox + side, oy + side), _RGB[o['colour']])
-        np_ = [_article(' '.join(w for w in (o['size'], o['colour'], o['shape']) if w)) for o in objs]
-        if n_objects == 1: phrasings = [np_[0], f"a photo of {np_[0]}", f"a picture of {np_[0]}"]
-        else:
-            a, b = f"{np_[0]} {rel} {np_[1]}", f"{np_[1]} {_INVERSE[rel]} {np_[0]}"
-            phrasings = [a, b, f"a photo of {a}", f"a photo of {b}"]
-        if captions_per_image > len(phrasings): raise ValueError(f"captions_per_image: at most {len(phrasings)} for {n_objects} object(s)")
-        name = f'{i:05d}.png'
+        scene = random_scene(rng, counts[0] if len(counts) == 1 else rng.choice(counts), vary, colours, shapes, relations)
+        img, name = draw_scene(scene, rng, image_size, jitter), f'{i:05d}.png'
         atomic_write(out/'images'/name, lambda p: img.save(p, format='PNG'))
-        lines += [f"{name}| {k}| {c}" for k, c in enumerate(phrasings[:captions_per_image])]
+        lines += [f"{name}| {k}| {c}" for k, c in enumerate(scene_captions(scene)[:captions_per_image])]
     atomic_write(out/'results.csv', lambda p: Path(p).write_text('\n'.join(lines) + '\n'))
     return out/'results.csv'
 
