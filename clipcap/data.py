@@ -443,7 +443,7 @@ def _draw_shape(draw:ImageDraw.ImageDraw, shape:str, box:tuple, fill:tuple):
     elif shape == 'cross':
         w = r / 3
         draw.rectangle((cx - w, y0, cx + w, y1), fill=fill); draw.rectangle((x0, cy - w, x1, cy + w), fill=fill)
-    else: raise ValueError(f"unknown shape {shape!r}; known: {SHAPES}")
+    else: raise ClipcapError(f"unknown shape {shape!r}; known: {SHAPES}")
 
 def _article(words:str)->str: return ('an ' if words[0] in 'aeiou' else 'a ') + words
 
@@ -456,10 +456,10 @@ def random_scene(rng:random.Random, # The generator every choice is drawn from
                  relations:tuple=('above', 'below', 'left of', 'right of'), # Relations to draw from, for two objects
                 )->dict:
     "What a picture shows: `objects` (size, colour, shape), their `relation`, and `swap`: the first object is bottom or right."
-    if n_objects not in (1, 2): raise ValueError(f"n_objects must be 1 or 2, got {n_objects}")
-    if unknown := set(vary) - {'colour', 'shape', 'size'}: raise ValueError(f"vary: unknown attributes {unknown}")
-    if unknown := set(colours) - set(_RGB): raise ValueError(f"colours: no RGB value for {unknown}")
-    if unknown := set(relations) - set(_INVERSE): raise ValueError(f"relations: unknown {unknown}")
+    if n_objects not in (1, 2): raise ClipcapError(f"n_objects must be 1 or 2, got {n_objects}")
+    if unknown := set(vary) - {'colour', 'shape', 'size'}: raise ClipcapError(f"vary: unknown attributes {unknown}")
+    if unknown := set(colours) - set(_RGB): raise ClipcapError(f"colours: no RGB value for {unknown}")
+    if unknown := set(relations) - set(_INVERSE): raise ClipcapError(f"relations: unknown {unknown}")
     objects = [dict(size=rng.choice(('small', 'big')) if 'size' in vary else None, colour=rng.choice(colours) if 'colour' in vary else colours[0],
                     shape=rng.choice(shapes) if 'shape' in vary else shapes[0]) for _ in range(n_objects)]
     rel = rng.choice(relations) if n_objects == 2 else None
@@ -511,7 +511,7 @@ def make_synthetic_dataset(out_dir:str|Path, # Folder to write (`results.csv` an
                           )->Path:
     "Write images of coloured shapes with captions from a grammar, as a Flickr30k-style `results.csv`; returns its path."
     counts = (n_objects,) if isinstance(n_objects, int) else tuple(n_objects)
-    if not counts or set(counts) - {1, 2}: raise ValueError(f"n_objects must be 1, 2 or a tuple of them, got {n_objects}")
+    if not counts or set(counts) - {1, 2}: raise ClipcapError(f"n_objects must be 1, 2 or a tuple of them, got {n_objects}")
     rng, out = random.Random(random_seed), Path(out_dir)
     (out/'images').mkdir(parents=True, exist_ok=True)
     lines = ['image_name| comment_number| comment']
