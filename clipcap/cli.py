@@ -16,14 +16,15 @@ from .config import (RELEASED, SIZES, PRESETS, IMAGE_FEATURES, STRATEGIES, SUBTI
                             RESULT_FOLDERS, VIDEO_FORMATS, LANG, DecodeConfig, TrainConfig, FrameSampling, settings_of, size_preset)
 
 # %% auto #0
-__all__ = ['ALIASES', 'OLD_SPELLINGS', 'MOVED', 'BOOL_WORDS', 'CHOICES', 'ORIGINAL_WEIGHTS', 'FIELD_OPTIONS', 'image_cli',
-           'video_cli', 'dataset_cli', 'train_cli', 'evaluate_cli', 'app_cli', 'COMMANDS', 'HEAVY', 'modernise',
-           'HelpFormatter', 'new_parser', 'add_flag', 'count', 'flag_type', 'settings_flags', 'settings_from',
-           'model_flags', 'ray_flags', 'checkpoint_of', 'flag_table', 'Stopped', 'run_command', 'console_script',
-           'image_parser', 'describe_command', 'caption_images_command', 'caption_corpus_command', 'video_parser',
-           'formats_of', 'caption_videos_command', 'ray_videos_command', 'dataset_parser', 'split_fractions',
-           'build_store_command', 'train_parser', 'train_command', 'evaluate_parser', 'evaluate_command', 'app_parser',
-           'serve_app_command']
+__all__ = ['ALIASES', 'OLD_SPELLINGS', 'MOVED', 'BOOL_WORDS', 'CHOICES', 'ORIGINAL_WEIGHTS', 'SHAPES', 'FIELD_OPTIONS',
+           'image_cli', 'video_cli', 'dataset_cli', 'train_cli', 'evaluate_cli', 'app_cli', 'shapes_cli', 'COMMANDS',
+           'HEAVY', 'modernise', 'HelpFormatter', 'new_parser', 'add_flag', 'count', 'flag_type', 'settings_flags',
+           'settings_from', 'model_flags', 'ray_flags', 'checkpoint_of', 'flag_table', 'Stopped', 'run_command',
+           'console_script', 'image_parser', 'describe_command', 'caption_images_command', 'caption_corpus_command',
+           'video_parser', 'formats_of', 'caption_videos_command', 'ray_videos_command', 'dataset_parser',
+           'split_fractions', 'build_store_command', 'train_parser', 'train_command', 'evaluate_parser',
+           'evaluate_command', 'app_parser', 'serve_app_command', 'shapes_parser', 'write_scenes_command',
+           'shapes_command']
 
 # %% ../nbs/18_cli.ipynb #947465a5
 ALIASES = {'-C': 'checkpoint', '-S': 'size', '-I': 'img_path', '-V': 'video_path', '-N': 'num_frames',
@@ -138,7 +139,7 @@ def model_flags(parser, # A parser
                ):
     "The model group: -C/--checkpoint, -S/--size, --device, --dtype, --batch-size, --cache."
     g = parser.add_argument_group('model')
-    add_flag(g, 'checkpoint', f"Released name ({', '.join(RELEASED)}), a model folder, a checkpoint file or a hub id (default: the released -S)")
+    add_flag(g, 'checkpoint', f"Released name ({', '.join(RELEASED)}), 'shapes' (a small model built offline), a model folder, a checkpoint file or a hub id (default: the released -S)")
     add_flag(g, 'size', "clipgpt's released S or L model when -C is not given; with -C, the size the model must be", None, str.upper, choices=list(SIZES))
     add_flag(g, 'device', "cuda, cuda:1, cpu, mps, ... (default: the best available)")
     add_flag(g, 'dtype', "How the model computes (default: exact: float32's captions, token for token, on every machine). "
@@ -159,12 +160,16 @@ def ray_flags(parser, # A parser
 
 # %% ../nbs/18_cli.ipynb #6749f34f
 ORIGINAL_WEIGHTS = {'S': 'weights/small', 'L': 'weights/large'}  # where clipgpt's scripts kept their checkpoint files
+SHAPES = 'shapes'  # -C shapes: the shapes model (`clipcap.shapes`), built offline on first use
 
 def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
                   default:str='S', # The command's released size when neither -C nor -S is given
                  )->str:
-    "What -C and -S name: a released size, or the checkpoint (found where clipgpt's scripts kept it)."
+    "What -C and -S name: a released size, the shapes model, or the checkpoint (found where clipgpt's scripts kept it)."
     if args.checkpoint is None: return args.size or default
+    if args.checkpoint.lower() == SHAPES and not Path(args.checkpoint).exists():
+        from clipcap.shapes import shapes_model
+        return str(shapes_model())
     if args.size and not Path(args.checkpoint).exists() and (p := Path(ORIGINAL_WEIGHTS[args.size]) / args.checkpoint).is_file():
         return str(p)
     return args.checkpoint
@@ -521,6 +526,41 @@ def serve_app_command(args)->int:
     finally:
         if app is not None: app.close()
 
+# %% ../nbs/18_cli.ipynb #6b204183
+def shapes_parser()->argparse.ArgumentParser:
+    "The flags of `clipcap-shapes`."
+    p = new_parser('clipcap-shapes', "Write the shapes model, and pictures, a video and a data set of shapes, to try clipcap offline.")
+    add_flag(p, 'model', "Write the shapes model (a model folder) here")
+    add_flag(p, 'pictures', "Write pictures of shapes here (images/) with their right captions (results.csv)")
+    add_flag(p, 'count', "Pictures in --pictures", 8, count(1))
+    add_flag(p, 'video', "Write a video of still scenes of shapes to this .mp4, and each scene's caption and times beside it (<stem>_scenes.json)")
+    add_flag(p, 'dataset', "Write a captioned data set of shapes here (results.csv and images/), for clipcap-dataset")
+    add_flag(p, 'images', "Pictures in --dataset", 300, count(10))
+    return p
+
+# %% ../nbs/18_cli.ipynb #0bb166b2
+def write_scenes_command(path:str, # The video to write
+                        )->list:
+    "Write the scene video and `<stem>_scenes.json`; print each scene's times and caption."
+    from clipcap.core import write_json
+    from clipcap.shapes import write_scene_video
+    scenes = write_scene_video(path)
+    write_json(Path(path).with_name(Path(path).stem + '_scenes.json'), [dict(start=s.start, end=s.end, caption=s.caption) for s in scenes])
+    for s in scenes: print(f"  {s.start:5.2f}-{s.end:5.2f} s  {s.caption}")
+    return scenes
+
+# %% ../nbs/18_cli.ipynb #cbc8693e
+def shapes_command(args)->int:
+    "What `clipcap-shapes` does with its flags."
+    if not (args.model or args.pictures or args.video or args.dataset): raise UsageError("nothing to write: give --model, --pictures, --video or --dataset")
+    for p in (args.model, args.pictures, args.dataset): p and check_writable(p, folder=True)
+    if args.video: check_writable(args.video)
+    from clipcap.shapes import shapes_model, write_shape_pictures, write_shapes
+    if args.model: print(f"the shapes model: {shapes_model(args.model)}")
+    if args.pictures: print(f"{len(write_shape_pictures(args.pictures, args.count))} pictures in {Path(args.pictures)/'images'}, their right captions in {Path(args.pictures)/'results.csv'}")
+    if args.video: print(f"{args.video}: {len(write_scenes_command(args.video))} scenes")
+    if args.dataset: print(f"a data set of {args.images} pictures: {write_shapes(args.dataset, args.images, seed=3)}")
+
 # %% ../nbs/18_cli.ipynb #8e9cd3b0
 image_cli = console_script(image_parser, caption_images_command)
 video_cli = console_script(video_parser, caption_videos_command)
@@ -528,9 +568,11 @@ dataset_cli = console_script(dataset_parser, build_store_command)
 train_cli = console_script(train_parser, train_command)
 evaluate_cli = console_script(evaluate_parser, evaluate_command)
 app_cli = console_script(app_parser, serve_app_command)
+shapes_cli = console_script(shapes_parser, shapes_command)
 
 # %% ../nbs/18_cli.ipynb #080240e2
 COMMANDS = {'clipcap-image': image_cli, 'clipcap-video': video_cli, 'clipcap-dataset': dataset_cli,
-            'clipcap-train': train_cli, 'clipcap-eval': evaluate_cli, 'clipcap-app': app_cli}
+            'clipcap-train': train_cli, 'clipcap-eval': evaluate_cli, 'clipcap-app': app_cli,
+            'clipcap-shapes': shapes_cli}
 HEAVY = ('torch', 'transformers', 'matplotlib', 'gradio', 'ray', 'av', 'numpy', 'PIL')
 

@@ -211,7 +211,7 @@ def _scene_unlike(rng:random.Random, recipe:ShapesRecipe, previous:str|None)->di
         if scene_captions(s)[0] != previous: return s
 
 # %% ../nbs/09_shapes.ipynb #bf96dfe0
-def write_scene_video(path:str|Path, # Video to write: .mp4 (MPEG-4), .avi (MJPEG)
+def write_scene_video(path:str|Path, # Video to write: .mp4 (H.264, near lossless), .avi (MJPEG)
                       seconds:tuple=(2.0, 3.0, 2.5, 2.0), # Length of each scene
                       fps:float=10.0, # Frame rate
                       size:int=128, # Width and height of the pictures
@@ -223,5 +223,7 @@ def write_scene_video(path:str|Path, # Video to write: .mp4 (MPEG-4), .avi (MJPE
     for start, end in zip(cuts[:-1], cuts[1:]):
         s = _scene_unlike(rng, recipe, scenes[-1].caption if scenes else None)
         scenes.append(VideoScene(scene_captions(s)[0], tuple(scene_captions(s)), float(start), float(end), np.asarray(draw_scene(s, rng, size))))
-    synthetic_video(path, shots=seconds, fps=fps, size=(size, size), picture=lambda shot, k, _: scenes[shot].picture)
+    h264 = Path(path).suffix.lower() == '.mp4'  # crisp cuts, as a shot detector expects them (MPEG-4 at its default quality blurs some)
+    synthetic_video(path, shots=seconds, fps=fps, size=(size, size), picture=lambda shot, k, _: scenes[shot].picture,
+                    codec='libx264' if h264 else None, options={'crf': '12'} if h264 else None)
     return scenes
