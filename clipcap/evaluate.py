@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
 from .core import ClipcapError, from_hub, write_csv, write_json
-from .config import DECODING, ENCODE_BATCH_SIZE, PTB_TOKENIZERS, ClipCapConfig, DecodeConfig, decode_config, require
+from .config import DECODING, ENCODE_BATCH_SIZE, PTB_TOKENIZERS, RESULT_FOLDERS, ClipCapConfig, DecodeConfig, decode_config, require
 from .model import ClipCapModel, pad_with_eos
 from .image_files import render_caption
 from .generate import generate
@@ -126,7 +126,7 @@ def _ptb_java(texts:list[str])->list[str]:
 
 # %% ../nbs/10_evaluate.ipynb #36791fc4
 def ptb_tokenize(texts:list[str], # Captions
-                 tokenizer:str='auto', # One of `PTB_TOKENIZERS`: 'java' (Stanford PTBTokenizer), 'python' (`ptb_tokenize_python`) or 'auto'
+                 tokenizer:str=PTB_TOKENIZERS[0], # One of `PTB_TOKENIZERS`: 'java' (Stanford PTBTokenizer), 'python' (`ptb_tokenize_python`) or 'auto'
                 )->tuple[list[str], str]:
     "Tokenised captions and the name of the tokenizer used ('auto': Java when available, else the Python stand-in)."
     require(tokenizer in PTB_TOKENIZERS, f"{{tokenizer}} must be one of {', '.join(PTB_TOKENIZERS)}, got {tokenizer!r}", 'tokenizer')
@@ -209,7 +209,7 @@ class CaptionMetrics:
 # %% ../nbs/10_evaluate.ipynb #18636b38
 def caption_metrics(captions:list[str], # One caption per image
                     references:list[list[str]], # All reference captions of each image
-                    tokenizer:str='auto', # One of `PTB_TOKENIZERS` (see `ptb_tokenize`)
+                    tokenizer:str=PTB_TOKENIZERS[0], # One of `PTB_TOKENIZERS` (see `ptb_tokenize`)
                     meteor:bool|None=None, # Compute METEOR (needs Java); None: when Java is available
                     spice:bool=False, # Compute SPICE (needs Java and Stanford CoreNLP 3.6.0, fetched on first use)
                    )->CaptionMetrics:
@@ -462,12 +462,12 @@ _CIDER_NOTE = "CIDEr (coco-caption's CIDEr-D) takes its IDF from this split's re
 def evaluate(model:ClipCapModel, # The captioner
              data:FeatureStore|str|Path, # A feature store (or its folder) with the split's features and references
              split:str='test', # Which split to evaluate
-             out_dir:str|Path|None='data/result/evaluation', # Results folder (None: write nothing)
+             out_dir:str|Path|None=RESULT_FOLDERS['evaluate'], # Results folder (None: write nothing)
              images_dir:str|Path|None=None, # Folder of the images, for rendered examples (None: no renders)
              examples:int|None=None, # Render at most this many images (None: all, 0: none)
              batch_size:int=ENCODE_BATCH_SIZE, # Images per generation batch
              clip:ClipScorer|str|bool|None=None, # CLIP for CLIP-S: a scorer, a CLIP name, False to skip; None: the model's
-             tokenizer:str='auto', # PTB tokenizer, one of `PTB_TOKENIZERS`
+             tokenizer:str=PTB_TOKENIZERS[0], # PTB tokenizer, one of `PTB_TOKENIZERS`
              meteor:bool|None=None, # METEOR (Java); None: when Java is available
              spice:bool=False, # SPICE (needs Stanford CoreNLP; see `caption_metrics`)
              model_name:str|None=None, # How to name the model in the results (e.g. its checkpoint)
