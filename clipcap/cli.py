@@ -19,12 +19,12 @@ from .config import (RELEASED, SIZES, PRESETS, IMAGE_FEATURES, STRATEGIES, SUBTI
 __all__ = ['ALIASES', 'OLD_SPELLINGS', 'MOVED', 'BOOL_WORDS', 'CHOICES', 'ORIGINAL_WEIGHTS', 'SHAPES', 'FIELD_OPTIONS',
            'image_cli', 'video_cli', 'dataset_cli', 'train_cli', 'evaluate_cli', 'app_cli', 'shapes_cli', 'COMMANDS',
            'HEAVY', 'modernise', 'HelpFormatter', 'new_parser', 'add_flag', 'count', 'flag_type', 'settings_flags',
-           'settings_from', 'model_flags', 'ray_flags', 'checkpoint_of', 'flag_table', 'Stopped', 'run_command',
-           'console_script', 'image_parser', 'describe_command', 'caption_images_command', 'caption_corpus_command',
-           'video_parser', 'formats_of', 'caption_videos_command', 'ray_videos_command', 'dataset_parser',
-           'split_fractions', 'build_store_command', 'train_parser', 'train_command', 'evaluate_parser',
-           'evaluate_command', 'app_parser', 'serve_app_command', 'shapes_parser', 'write_scenes_command',
-           'shapes_command']
+           'settings_from', 'model_flags', 'ray_flags', 'checkpoint_of', 'flag_table', 'Stopped', 'sigterm_stops',
+           'run_command', 'console_script', 'input_flags', 'image_outputs', 'image_parser', 'describe_command',
+           'caption_images_command', 'caption_corpus_command', 'video_outputs', 'video_parser', 'formats_of',
+           'caption_videos_command', 'ray_videos_command', 'encoder_flags', 'dataset_parser', 'split_fractions',
+           'build_store_command', 'train_parser', 'train_command', 'evaluate_parser', 'evaluate_command', 'app_parser',
+           'serve_app_command', 'shapes_parser', 'write_scenes_command', 'shapes_command']
 
 # %% ../nbs/18_cli.ipynb #947465a5
 ALIASES = {'-C': 'checkpoint', '-S': 'size', '-I': 'img_path', '-V': 'video_path', '-N': 'num_frames',
@@ -33,7 +33,21 @@ OLD_SPELLINGS = {'--checkpoint-name': '--checkpoint'}  # older releases' flags: 
 MOVED = {'clipcap-image': {'-N': "-N (n-best) is now --nbest; -N is the number of frames of clipcap-video"}}  # flags that changed meaning
 BOOL_WORDS = {'true', 'false', 'yes', 'no', 'on', 'off', '1', '0'}
 
-# %% ../nbs/18_cli.ipynb #fcfb1a38
+# %% ../nbs/18_cli.ipynb #0ddfccef
+def _modern_flag(a:str, # A long flag as typed, with any `=value`
+                 args:list, # The arguments after it (a yes/no flag's word is taken from them)
+                 prog:str, # The command, for the notes
+                 yes_no:frozenset, # Long forms of the yes/no flags
+                )->str:
+    "One long flag in today's spelling."
+    flag, eq, value = a.partition('='); flag = flag.replace('_', '-')
+    if flag in OLD_SPELLINGS:
+        print(f"{prog}: note: {flag} is now {OLD_SPELLINGS[flag]}; the old spelling will go in a later release", file=sys.stderr)
+        flag = OLD_SPELLINGS[flag]
+    if flag in yes_no and not eq and args and args[0].lower() in BOOL_WORDS: value, eq = args.pop(0), '='
+    return (flag if str2bool(value) else '--no-' + flag[2:]) if flag in yes_no and eq else flag + eq + value
+
+# %% ../nbs/18_cli.ipynb #23b0a96c
 def modernise(argv:list, # The arguments as typed
               prog:str='clipcap', # The command, for the notes
               yes_no:frozenset=frozenset(), # Long forms of the yes/no flags (e.g. '--render')
@@ -44,17 +58,8 @@ def modernise(argv:list, # The arguments as typed
     while args:
         a = args.pop(0)
         if a == '--': out += [a, *args]; break
-        if not a.startswith('--'): out.append(a); continue
-        flag, eq, value = a.partition('=')
-        flag = flag.replace('_', '-')
-        if flag in OLD_SPELLINGS:
-            print(f"{prog}: note: {flag} is now {OLD_SPELLINGS[flag]}; the old spelling will go in a later release", file=sys.stderr)
-            flag = OLD_SPELLINGS[flag]
-        if flag in yes_no and not eq and args and args[0].lower() in BOOL_WORDS: value, eq = args.pop(0), '='
-        if flag in yes_no and eq: out.append(flag if str2bool(value) else '--no-' + flag[2:]); continue
-        out.append(flag + eq + value)
+        out.append(_modern_flag(a, args, prog, yes_no) if a.startswith('--') else a)
     return out
-
 
 # %% ../nbs/18_cli.ipynb #98926f61
 class HelpFormatter(argparse.HelpFormatter):
@@ -175,7 +180,7 @@ def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
     return args.checkpoint
 
 # %% ../nbs/18_cli.ipynb #66c467c9
-FIELD_OPTIONS = {'n_frames': 'num_frames'}  # settings fields whose option has another name (the original's -N/--num-frames)
+FIELD_OPTIONS = {'n_frames': 'num_frames'}  # settings fields whose option has another name (clipgpt's -N/--num-frames)
 
 def flag_table(parser:argparse.ArgumentParser, # The command's parser
               )->dict:
@@ -201,7 +206,24 @@ def _failed(parser, message:str)->int:
     print(f"{parser.prog}: error: {message}", file=sys.stderr)
     return 2
 
-# %% ../nbs/18_cli.ipynb #5ea01fbe
+# %% ../nbs/18_cli.ipynb #3178a3a8
+@contextlib.contextmanager
+def sigterm_stops():
+    "In the block, SIGTERM stops the command as Ctrl-C does (in the main thread, the one a handler can be set in)."
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _terminate) if main else None
+    try: yield
+    finally:
+        if main: signal.signal(signal.SIGTERM, old)
+
+# %% ../nbs/18_cli.ipynb #a16ff1d1
+def _stopped(parser, e:KeyboardInterrupt)->int:
+    "Say how far a stopped command got; 128 + the signal's number."
+    progress, signum = (list(e.args) + ['', signal.SIGINT])[:2]
+    print(f"{parser.prog}: stopped{': ' + progress if progress else ''}; run the same command again to resume", file=sys.stderr)
+    return 128 + int(signum)
+
+# %% ../nbs/18_cli.ipynb #de2e1f55
 def run_command(parser:argparse.ArgumentParser, # The command's parser
                 work, # Called with the parsed flags; returns the exit code (None: 0)
                 argv:list|None=None, # The arguments (default: the command line's)
@@ -211,17 +233,11 @@ def run_command(parser:argparse.ArgumentParser, # The command's parser
     try: args = parser.parse_args(modernise(sys.argv[1:] if argv is None else argv, parser.prog, yes_no))
     except SystemExit as e: return e.code if isinstance(e.code, int) else 2  # --help: 0; a usage error: 2
     except UsageError as e: return _failed(parser, str(e))
-    main = threading.current_thread() is threading.main_thread()  # only there can a signal handler be set
-    old = signal.signal(signal.SIGTERM, _terminate) if main else None
-    try: code = work(args)
+    try:
+        with sigterm_stops(): code = work(args)
     except SettingsError as e: return _failed(parser, e.say(flag_table(parser)))
     except (ClipcapError, OSError, ImportError) as e: return _failed(parser, str(e))
-    except KeyboardInterrupt as e:
-        progress, signum = (list(e.args) + ['', signal.SIGINT])[:2]
-        print(f"{parser.prog}: stopped{': ' + progress if progress else ''}; run the same command again to resume", file=sys.stderr)
-        return 128 + int(signum)
-    finally:
-        if main: signal.signal(signal.SIGTERM, old)
+    except KeyboardInterrupt as e: return _stopped(parser, e)
     return 0 if code is None else int(code)
 
 # %% ../nbs/18_cli.ipynb #779b5f7d
@@ -233,23 +249,35 @@ def console_script(parser, # Makes the command's parser
     main.__doc__ = f"Console script `{parser().prog}`: the exit code."
     return main
 
-# %% ../nbs/18_cli.ipynb #185c22af
-def image_parser()->argparse.ArgumentParser:
-    "The flags of `clipcap-image`."
-    p = new_parser('clipcap-image', "Caption images with a CLIP-prefix model.")
-    p.add_argument('paths', nargs='*', metavar='IMAGE', help="Images, folders or globs")
-    add_flag(p, 'img_path', "Image, folder or glob (may repeat, or take several)", nargs='+', action='extend')
-    add_flag(p, 'info', "Print what the checkpoint is (family, architecture, backbones, decoding, parameters) and caption nothing", False, bool)
-    model_flags(p)
-    g = p.add_argument_group('outputs')
+# %% ../nbs/18_cli.ipynb #57c670cd
+def input_flags(parser, # A command's parser
+                name:str, # The repeatable flag's name: 'img_path' (-I) or 'video_path' (-V)
+                metavar:str, # What a path is, in the help: IMAGE, VIDEO
+                what:str, # What the paths are, for the help
+               ):
+    "A command's inputs: paths as arguments, and as a flag that may repeat (the original's -I, -V)."
+    parser.add_argument('paths', nargs='*', metavar=metavar, help=what)
+    add_flag(parser, name, f"{what} (may repeat, or take several)", nargs='+', action='extend')
+
+# %% ../nbs/18_cli.ipynb #3cc4d7ce
+def image_outputs(parser, # The parser of `clipcap-image`
+                 ):
+    "The outputs group of `clipcap-image`: renders, JSON, CSV, starting afresh, Ray's shards."
+    g = parser.add_argument_group('outputs')
     add_flag(g, 'res_path', "Folder for the captioned images", RESULT_FOLDERS['image'])
     add_flag(g, 'render', "Write captioned images into --res-path", True, bool)
     add_flag(g, 'json', "Write all results to this JSON file")
     add_flag(g, 'csv', "Write all results to this CSV file")
     add_flag(g, 'overwrite', "Start afresh, rather than take up what a stopped run with these outputs finished", False, bool)
     add_flag(g, 'out_dir', "Folder of the Parquet shards (with --ray or --ray-address)")
-    ray_flags(p, 'Caption')
-    settings_flags(p, DecodeConfig, 'decoding')
+
+# %% ../nbs/18_cli.ipynb #628ee7a0
+def image_parser()->argparse.ArgumentParser:
+    "The flags of `clipcap-image`."
+    p = new_parser('clipcap-image', "Caption images with a CLIP-prefix model.")
+    add_flag(p, 'info', "Print what the checkpoint is (family, architecture, backbones, decoding, parameters) and caption nothing", False, bool)
+    input_flags(p, 'img_path', 'IMAGE', "Images, folders or globs")
+    model_flags(p); image_outputs(p); ray_flags(p, 'Caption'); settings_flags(p, DecodeConfig, 'decoding')
     return p
 
 # %% ../nbs/18_cli.ipynb #18216770
@@ -260,25 +288,29 @@ def describe_command(args)->int:
     model = load_model(checkpoint_of(args), args.device, args.dtype, cache=args.cache, size=args.size)
     for k, v in describe(model).items(): print(f"{k}: {v}")
 
-# %% ../nbs/18_cli.ipynb #453d0577
+# %% ../nbs/18_cli.ipynb #04404798
+def _print_image(r, # A `CaptionResult`
+                 alone:bool, # The only image: print the bare caption, as clipgpt's image2caption.py did
+                ):
+    "One line for a captioned image (stdout), or its error (stderr)."
+    if not r.ok: print(f"error: {r.error}", file=sys.stderr)
+    else: print(r.caption if alone else f"{path_text(r.source)}\t{r.caption}", flush=True)
+
+# %% ../nbs/18_cli.ipynb #c3b7a72e
 def caption_images_command(args)->int:
     "What `clipcap-image` does with its flags."
     if args.info: return describe_command(args)
     inputs, decode, res_path = list(args.paths) + list(args.img_path or []), settings_from(DecodeConfig, args), args.res_path if args.render else None
     if not inputs: raise UsageError("no images given (pass paths, folders or globs, or -I)")
     if args.ray or args.ray_address: return caption_corpus_command(inputs, args, decode)
-    for p in (args.json, args.csv): p and check_writable(p)
-    if res_path: check_writable(res_path, folder=True)
+    for p in (args.json, args.csv, res_path): p and check_writable(p, folder=p is res_path)
     from clipcap.captioner import Captioner, expand_images, image_results
     items = expand_images(inputs)
     cap = Captioner(checkpoint_of(args), args.device, args.dtype, args.batch_size, progress=len(items) > 1, cache=args.cache, decode=decode, size=args.size)
     done = failed = 0
     try:
         with contextlib.closing(image_results(items, res_path=res_path, json_path=args.json, csv_path=args.csv, resume=not args.overwrite, captioner=cap)) as results:
-            for r in results:  # closed on the way out: its progress bar is done before the command says it stopped
-                done += 1; failed += not r.ok
-                if not r.ok: print(f"error: {r.error}", file=sys.stderr)
-                else: print(r.caption if len(items) == 1 else f"{path_text(r.source)}\t{r.caption}", flush=True)
+            for r in results: done += 1; failed += not r.ok; _print_image(r, len(items) == 1)  # closed on the way out, before saying it stopped
     except KeyboardInterrupt as e: raise Stopped(f"{done} of {len(items)} images done", *e.args[1:]) from None
     if cap.note: print(f"note: {cap.note}", file=sys.stderr)
     if failed: print(f"{failed} of {len(items)} images failed", file=sys.stderr)
@@ -299,24 +331,26 @@ def caption_corpus_command(inputs:list, # Image paths, folders, globs
     if run.n_failed: print(f"{run.n_failed} of {run.n_images} images failed", file=sys.stderr)
     return 1 if run.n_failed else 0
 
-# %% ../nbs/18_cli.ipynb #0bd5aa7b
-def video_parser()->argparse.ArgumentParser:
-    "The flags of `clipcap-video`."
-    p = new_parser('clipcap-video', "Caption videos: subtitles (SRT, WebVTT), a JSON transcript and captioned frames.")
-    p.add_argument('paths', nargs='*', metavar='VIDEO', help="Videos")
-    add_flag(p, 'video_path', "Video(s) to caption (may repeat, or take several)", nargs='+', action='extend')
-    add_flag(p, 'num_frames', docments(FrameSampling)['n_frames'], FrameSampling.n_frames, int)
-    settings_flags(p, FrameSampling, 'frames', skip=('n_frames',))
-    model_flags(p)
-    g = p.add_argument_group('outputs')
+# %% ../nbs/18_cli.ipynb #7344ee29
+def video_outputs(parser, # The parser of `clipcap-video`
+                 ):
+    "The outputs group of `clipcap-video`: formats, folder, frames, language, starting afresh, Ray's index."
+    g = parser.add_argument_group('outputs')
     add_flag(g, 'formats', f"Outputs, comma-separated: {', '.join(SUBTITLE_FORMATS)}", ','.join(VIDEO_FORMATS))
     add_flag(g, 'out_dir', "Folder for the outputs (default: next to each video)")
     add_flag(g, 'frames', "Write <stem>_captioning_frames/ with the frames and their captioned renders", True, bool)
     add_flag(g, 'lang', "Language code written in the JSON", LANG)
     add_flag(g, 'overwrite', "Start afresh, rather than skip the videos a stopped run with these settings finished", False, bool)
     add_flag(g, 'index', "With Ray: Parquet index of every video's segments (default: segments.parquet in --out-dir, or here)")
-    ray_flags(p, 'Caption (one video a task)')
-    settings_flags(p, DecodeConfig, 'decoding')
+
+# %% ../nbs/18_cli.ipynb #0baded9d
+def video_parser()->argparse.ArgumentParser:
+    "The flags of `clipcap-video`."
+    p = new_parser('clipcap-video', "Caption videos: subtitles (SRT, WebVTT), a JSON transcript and captioned frames.")
+    input_flags(p, 'video_path', 'VIDEO', "Videos")
+    add_flag(p, 'num_frames', docments(FrameSampling)['n_frames'], FrameSampling.n_frames, int)
+    settings_flags(p, FrameSampling, 'frames', skip=('n_frames',))
+    model_flags(p); video_outputs(p); ray_flags(p, 'Caption (one video a task)'); settings_flags(p, DecodeConfig, 'decoding')
     return p
 
 # %% ../nbs/18_cli.ipynb #dfc0745d
@@ -374,20 +408,25 @@ def ray_videos_command(videos:list, # Video paths
     return 1 if failed else 0
 
 
-# %% ../nbs/18_cli.ipynb #4d475c11
+# %% ../nbs/18_cli.ipynb #e975a74b
+def encoder_flags(parser, # The parser of `clipcap-dataset`
+                 ):
+    "The flags that say which image encoder encodes a store: a preset's, a CLIP model's, or a model's own."
+    add_flag(parser, 'encoder', "Preset whose image encoder to use", 'clipcap-mlp', choices=[*PRESETS, *SIZES])
+    add_flag(parser, 'checkpoint', "A model (folder, file, released name, 'shapes') whose image encoder to use, instead of --encoder")
+    add_flag(parser, 'clip_model', "Hugging Face id or folder of the CLIP model (overrides the preset's)")
+    add_flag(parser, 'image_feature', "CLIP output to store (default: the preset's)", choices=IMAGE_FEATURES)
+    add_flag(parser, 'batch_size', "Images per forward pass", ENCODE_BATCH_SIZE, count(1))
+    add_flag(parser, 'device', "cuda, cpu, ... (default: a GPU when there is one)")
+
+# %% ../nbs/18_cli.ipynb #19e67968
 def dataset_parser()->argparse.ArgumentParser:
     "The flags of `clipcap-dataset`."
     p = new_parser('clipcap-dataset', "Encode the images of a captioned data set into a CLIP feature store.")
     p.add_argument('captions', help="Captions file: results.csv, captions.txt, dataset_coco.json, CSV or JSONL of image,caption (or a legacy .pkl)")
     p.add_argument('images', help="Folder the image names are relative to")
     p.add_argument('out', help="Folder of the feature store (an unfinished one there is resumed)")
-    add_flag(p, 'format', "flickr30k, flickr8k, coco, csv or jsonl (default: detected)")
-    add_flag(p, 'encoder', "Preset whose image encoder to use", 'clipcap-mlp', choices=[*PRESETS, *SIZES])
-    add_flag(p, 'checkpoint', "A model (folder, file, released name) whose image encoder to use, instead of --encoder")
-    add_flag(p, 'clip_model', "Hugging Face id or folder of the CLIP model (overrides the preset's)")
-    add_flag(p, 'image_feature', "CLIP output to store (default: the preset's)", choices=IMAGE_FEATURES)
-    add_flag(p, 'batch_size', "Images per forward pass", ENCODE_BATCH_SIZE, count(1))
-    add_flag(p, 'device', "cuda, cpu, ... (default: a GPU when there is one)")
+    add_flag(p, 'format', "flickr30k, flickr8k, coco, csv or jsonl (default: detected)"); encoder_flags(p)
     add_flag(p, 'num_workers', "Image reader processes (default: chosen from the CPUs)", type=count(0), flag='--workers')
     add_flag(p, 'train', "Fraction of images for training", SPLIT_RATIOS[0], float)
     add_flag(p, 'val', "Fraction for validation (test gets the rest)", SPLIT_RATIOS[1], float)

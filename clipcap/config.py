@@ -335,7 +335,7 @@ class FrameSampling:
 BATCH_SIZE = 32  # images or frames a captioning model call
 ENCODE_BATCH_SIZE = 64  # images a CLIP call when encoding a data set or evaluating
 SHARD_SIZE = 4096  # images a feature-store shard (the unit of resumption)
-SPLIT_SEED = 100  # seed of the split of a data set into training, validation and test images (the original's)
-RESULT_FOLDERS = dict(image='./data/result/prediction', evaluate='./data/result/evaluation')  # where the original kept results
-VIDEO_FORMATS, LANG = ('srt', 'json'), 'en'  # what a video writes unless told otherwise: the original's SRT and JSON, in English
+SPLIT_SEED = 100  # seed of the split of a data set into training, validation and test images (clipgpt's)
+RESULT_FOLDERS = dict(image='./data/result/prediction', evaluate='./data/result/evaluation')  # where clipgpt's scripts kept results
+VIDEO_FORMATS, LANG = ('srt', 'json'), 'en'  # what a video writes unless told otherwise: clipgpt's SRT and JSON, in English
 PTB_TOKENIZERS = ('auto', 'java', 'python')  # evaluation's tokenizers: 'auto' is Java when available, else the Python stand-in

@@ -88,7 +88,7 @@ def load_image(src:str|Path|Image.Image|np.ndarray, # A file path, a Pillow imag
     except (OSError, SyntaxError, ValueError) as e: raise ImageLoadError(name, f'truncated or corrupt image ({e})') from None
 
 # %% ../nbs/03_image_files.ipynb #2d72a06b
-RENDER_WIDTH = 640  # width of a render: the original's 6.4-inch figure at 100 dpi
+RENDER_WIDTH = 640  # width of a render: clipgpt's 6.4-inch figure at 100 dpi
 
 @functools.cache
 def _font(size:int):
