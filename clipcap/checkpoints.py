@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 from safetensors.torch import load_file
-from .core import ClipcapError, SettingsError, pick_device, precision_plan
+from .core import ClipcapError, SettingsError, pick_device, precision_plan, host_answers, short_reason
 from .config import ClipCapConfig, get_config, DECODING, RELEASED, SIZES, Released, released_name
 from .tiny import REAL_SIZES
 from .model import ClipCapModel, ImageEncoder, complete_config, decoder_tokenizer, saved_weight
@@ -150,6 +150,7 @@ def download_from_drive(drive_id:str, # Google Drive file id
                         dest:Path, # File to write
                        ):
     "Download a public Google Drive file with gdown (the default downloader of `fetch_released`)."
+    if not host_answers("https://drive.google.com"): raise ConnectionError("drive.google.com does not answer (is this machine offline?)")
     import gdown
     if gdown.download(id=drive_id, output=str(dest), quiet=False) is None or not Path(dest).is_file():
         raise OSError(f"gdown could not fetch Google Drive file {drive_id}")
@@ -158,7 +159,7 @@ def download_from_drive(drive_id:str, # Google Drive file id
 def _download_help(rel:Released, key:str, raw:Path, e:Exception)->str:
     "Why the released `key` could not be downloaded, and how to use a copy fetched elsewhere."
     return (f"Could not download the released {key!r} weights (Google Drive file {rel.drive_id}): "
-            f"{type(e).__name__}: {e}. Without network access: download https://drive.google.com/uc?id={rel.drive_id} "
+            f"{short_reason(e)}. Without network access: download https://drive.google.com/uc?id={rel.drive_id} "
             f"on another machine and either pass that file as the checkpoint (-C path/to/file.pt on any clipcap command, or checkpoint=... in Python) or "
             f"copy it to {raw}. A converted model also needs its CLIP and GPT-2 backbones in the Hugging Face cache "
             f"(`hf download` them elsewhere and copy ~/.cache/huggingface), or pass a folder written by "

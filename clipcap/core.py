@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #17a754a1
 from __future__ import annotations
-import contextlib, csv, functools, glob, hashlib, importlib, json, logging, os, queue, re, shutil, tempfile, threading, time, warnings
+import contextlib, csv, functools, glob, hashlib, importlib, json, logging, os, queue, re, shutil, socket, tempfile, threading, time, urllib.parse, warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 from fastcore.basics import patch
@@ -15,7 +15,8 @@ if TYPE_CHECKING: import torch  # for annotations: torch itself is imported wher
 __all__ = ['DTYPES', 'PLANS', 'BF16_FLAGS', 'INT8_FLAGS', 'BF16_MIN_WEIGHTS', 'MIN_ROWS', 'ClipcapError', 'UsageError',
            'SettingsError', 'path_text', 'default_mode', 'temporary_name', 'remove_stale', 'atomic_write',
            'atomic_folder', 'write_json', 'write_csv', 'fingerprint', 'Journal', 'check_writable', 'pick_device',
-           'to_dtype', 'cpu_flags', 'precision_plan', 'from_hub', 'import_extra', 'Prefetch']
+           'to_dtype', 'cpu_flags', 'precision_plan', 'short_reason', 'host_answers', 'from_hub', 'import_extra',
+           'Prefetch']
 
 # %% ../nbs/00_core.ipynb #606190ec
 class ClipcapError(ValueError):
@@ -259,19 +260,38 @@ def precision_plan(device:str|torch.device='cpu', # Where the model runs
 # %% ../nbs/00_core.ipynb #7bc8a07c
 MIN_ROWS = 16  # the fewest rows a float32 product is given where rows are left out: fewer can take kernels with other last bits
 
-# %% ../nbs/00_core.ipynb #8cf118b3
+# %% ../nbs/00_core.ipynb #7e6a574c
+def short_reason(e:Exception, # Any error
+                 width:int=160, # Most characters
+                )->str:
+    "`Type: first line of the message`, cut to `width` characters."
+    why = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+    return why if len(why) <= width else why[:width - 3] + '...'
+
+# %% ../nbs/00_core.ipynb #cb2d15af
+def host_answers(url:str, # e.g. 'https://huggingface.co'
+                 timeout:float=3.0, # Seconds to wait for a connection
+                )->bool:
+    "Whether the host of `url` accepts a connection within `timeout` seconds."
+    u = urllib.parse.urlparse(url)
+    try: socket.create_connection((u.hostname, u.port or (443 if u.scheme == 'https' else 80)), timeout=timeout).close(); return True
+    except OSError: return False
+
+# %% ../nbs/00_core.ipynb #320b8e52
 def from_hub(cls, # A class with `from_pretrained` (a model, tokenizer, processor or config class)
              name:str, # Hugging Face id or local folder
              **kwargs, # Passed to `from_pretrained`
             ):
-    "`cls.from_pretrained(name)`, with an error that says what to do when the files can't be fetched."
-    try: return cls.from_pretrained(name, **kwargs)
-    except (OSError, ValueError) as e:  # ValueError: a name the hub refuses as an id (a path that does not exist)
-        why = (str(e).strip().splitlines() or [''])[0]
-        why = why if len(why) <= 160 else why[:157] + '...'  # a network error's first line can run to hundreds of characters
-        raise OSError(f"Could not load {name!r} ({type(e).__name__}: {why}). If this machine has no "
-                      f"network, download it elsewhere (`hf download {name}`) and copy the Hugging Face cache here, or "
-                      f"pass a local folder instead of {name!r}.") from e
+    "`cls.from_pretrained(name)`: from this machine if it is here, else from the hub if it answers; an error that says what to do."
+    try: return cls.from_pretrained(name, local_files_only=True, **kwargs)
+    except (OSError, ValueError) as e: local = e  # ValueError: a name the hub refuses as an id (a path that does not exist)
+    from huggingface_hub import constants
+    try:
+        if constants.HF_HUB_OFFLINE or not host_answers(constants.ENDPOINT): raise local
+        return cls.from_pretrained(name, **kwargs)
+    except (OSError, ValueError) as e:
+        raise OSError(f"Could not load {name!r} ({short_reason(e)}). If this machine has no network, download it elsewhere "
+                      f"(`hf download {name}`) and copy the Hugging Face cache here, or pass a local folder instead of {name!r}.") from e
 
 # %% ../nbs/00_core.ipynb #a23fc3fe
 def import_extra(name:str, # Module to import, e.g. 'gradio' or 'ray.data'
