@@ -460,7 +460,7 @@ def app_parser()->argparse.ArgumentParser:
     "The flags of `clipcap-app`."
     p = new_parser('clipcap-app', "Serve the clipcap web app: caption pictures and subtitle videos in the browser.")
     add_flag(p, 'host', "Address to listen on (0.0.0.0: every interface)", '127.0.0.1')
-    add_flag(p, 'port', "Port", 7860, int)
+    add_flag(p, 'port', "Port, 1-65535", 7860, int)
     add_flag(p, 'max_upload', "Largest upload accepted, e.g. 200mb or 1gb", '200mb')
     add_flag(p, 'keep', "Seconds a result stays downloadable", 3600, int)
     model_flags(p, size='S', batch_size=8)
@@ -469,24 +469,19 @@ def app_parser()->argparse.ArgumentParser:
 def _stop(signum, frame): raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
 
 def serve_app_command(args)->int:
-    "What `clipcap-app` does with its flags: serve until stopped."
+    "What `clipcap-app` does with its flags: check them, load the model, serve until stopped."
     import signal
-    from clipcap.app import make_app, import_gradio
-    import_gradio()
+    from clipcap.app import Serving, import_gradio, make_app, serve
+    import_gradio()  # the app extra first: without it nothing else matters
+    serving = Serving(args.host, args.port, args.max_upload, args.keep)  # every flag checked before the model loads
     signal.signal(signal.SIGTERM, _stop)
-    app = None
-    try:
-        app = make_app(checkpoint_of(args), args.device, args.dtype, args.batch_size, args.keep, cache=args.cache)
-        app.launch(server_name=args.host, server_port=args.port, max_file_size=args.max_upload)  # returns when stopped
-    except KeyboardInterrupt: pass  # stopped while starting
-    finally:
-        if app is not None: app.close()
+    try: serve(make_app(checkpoint_of(args), args.device, args.dtype, args.batch_size, serving.keep, cache=args.cache), serving)
+    except KeyboardInterrupt: pass  # stopped while the model loaded
 
 def app_cli(argv:list|None=None, # Arguments (default: the command line's)
            )->int:
     "Console script `clipcap-app`: the exit code."
     return run_command(app_parser(), serve_app_command, argv)
-
 
 # %% ../nbs/18_cli.ipynb #a776fd69
 COMMANDS = {'clipcap-image': image_cli, 'clipcap-video': video_cli, 'clipcap-dataset': dataset_cli,
