@@ -4,23 +4,26 @@
 
 # %% ../nbs/16_app.ipynb #96031281
 from __future__ import annotations
-import contextlib, copy, dataclasses, inspect, shutil, tempfile
+import contextlib, contextvars, copy, dataclasses, inspect, logging, math, os, shutil, tempfile, threading, time, weakref
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
 import av
+from fastcore.basics import patch
 from .core import import_extra
-from .config import DecodeConfig, FrameSampling
+from .config import DecodeConfig, FrameSampling, Serving, STRATEGIES, SUBTITLE_FORMATS
 from .checkpoints import released_name
 from .captioner import Captioner, caption_images
-from .config import STRATEGIES, SUBTITLE_FORMATS
 from .frames import open_video
 from .video import caption_video
 
 # %% auto #0
-__all__ = ['IMAGE_COLUMNS', 'BROWSER_CODECS', 'SEGMENT_COLUMNS', 'QUEUE', 'import_gradio', 'option_defaults', 'with_decoding',
-           'RequestFiles', 'public_message', 'image_outputs', 'caption_uploads', 'player_copy', 'video_outputs',
-           'subtitle_upload', 'model_label', 'decoding_controls', 'image_tab', 'video_tab', 'make_app']
+__all__ = ['UPLOAD_GRACE', 'QUEUE_PATIENCE', 'log', 'IMAGE_COLUMNS', 'BROWSER_CODECS', 'SEGMENT_COLUMNS', 'QUEUE',
+           'import_gradio', 'option_defaults', 'with_decoding', 'AppFiles', 'changed', 'remove_old', 'RequestFiles',
+           'AppBackend', 'note', 'refuse', 'public_message', 'image_outputs', 'caption_uploads', 'player_copy',
+           'video_outputs', 'subtitle_upload', 'model_label', 'decoding_controls', 'hold_uploads', 'page_handler',
+           'image_tab', 'video_tab', 'make_app', 'forget_files', 'close_app', 'serve']
 
 # %% ../nbs/16_app.ipynb #4d0ffc94
 def import_gradio():
@@ -28,7 +31,7 @@ def import_gradio():
     return import_extra('gradio', 'app', 'the web app')
 
 # %% ../nbs/16_app.ipynb #51e49843
-def option_defaults(func, # A function or class, e.g. `DecodeConfig` or `caption_video`
+def option_defaults(func, # A function or class, e.g. `DecodeConfig` or `FrameSampling`
                    )->dict:
     "Default of each parameter of `func` (the page's controls start where the commands' flags do)."
     return {k: p.default for k, p in inspect.signature(func).parameters.items() if p.default is not inspect.Parameter.empty}
@@ -41,21 +44,170 @@ def with_decoding(cap:Captioner, # The shared captioner
     c = copy.copy(cap); c.decode = dataclasses.replace(cap.decode, **flags)
     return c
 
-# %% ../nbs/16_app.ipynb #e4f4a1e0
-class RequestFiles:
-    "A temporary folder for one request; on exit it is deleted with the request's uploads."
-    def __init__(self, uploads:list, # Paths of the files uploaded with the request
+# %% ../nbs/16_app.ipynb #b1c8c1a6
+UPLOAD_GRACE = 60  # seconds an upload no request holds is kept: a client uploads its files first, then asks
+QUEUE_PATIENCE = 3600  # seconds a waiting request holds its uploads at most (it may have been abandoned)
+
+class AppFiles:
+    "The app's temporary folder, Gradio's cache while the app runs: the uploads, and a folder for each request."
+    def __init__(self, keep:int=3600, # Seconds a request's results stay downloadable
                 ):
-        self.uploads = [Path(u) for u in uploads if u]
-        self.dir = Path(tempfile.mkdtemp(prefix='clipcap-app-'))
+        self.root = Path(tempfile.mkdtemp(prefix='clipcap-app-')).resolve()
+        self.requests, self.keep, self.grace = self.root/'requests', keep, min(keep, UPLOAD_GRACE)
+        self.requests.mkdir()
+        self.holds, self.finished, self.lock = {}, {}, threading.Lock()
+        self.gradio_cache = os.environ.get('GRADIO_TEMP_DIR')  # the setting to restore
+        os.environ['GRADIO_TEMP_DIR'] = str(self.root)
+        self.remove = weakref.finalize(self, shutil.rmtree, self.root, True)  # when Python exits at the latest
+
+# %% ../nbs/16_app.ipynb #ba329d1d
+@patch
+def close(self:AppFiles):
+    "Delete the folder and everything in it, and give Gradio its cache setting back."
+    self.remove()
+    if self.gradio_cache is None: os.environ.pop('GRADIO_TEMP_DIR', None)
+    else: os.environ['GRADIO_TEMP_DIR'] = self.gradio_cache
+
+# %% ../nbs/16_app.ipynb #cc20e5d4
+@patch
+def hold(self:AppFiles, uploads:list, # Gradio's paths of the uploads of a request that joins the queue
+        ):
+    "Keep `uploads` until the request that names them takes its copies (`take`)."
+    with self.lock:
+        for u in map(str, uploads): self.holds.setdefault(u, []).append(time.time())
+
+@patch
+def release(self:AppFiles, uploads:list, # Paths given to `hold`
+           ):
+    "A request that held `uploads` no longer needs them."
+    with self.lock:
+        for u in map(str, uploads):
+            if self.holds.get(u): self.holds[u].pop(0)
+            if not self.holds.get(u): self.holds.pop(u, None)
+
+# %% ../nbs/16_app.ipynb #6791850b
+@patch
+def take(self:AppFiles, uploads:list, # Gradio's paths of a request's uploads
+         folder:Path, # Where the request keeps its copies
+        )->list:
+    "The request's own copies of `uploads`, each `folder/<i>/<name>`; the holds on them are released."
+    own = []
+    for i, u in enumerate(uploads):
+        (dst := Path(folder)/str(i)/Path(u).name).parent.mkdir(parents=True)
+        try: os.link(u, dst)
+        except FileNotFoundError: pass  # gone: the library says "no such file", naming it
+        except OSError: shutil.copyfile(u, dst)  # a file system without hard links
+        own.append(dst)
+    self.release(uploads)
+    return own
+
+# %% ../nbs/16_app.ipynb #dd6cde93
+@patch
+def finish(self:AppFiles, folder:Path, # A request's folder
+           kept:bool=True, # It has results to serve (False: it failed, and its folder goes now)
+          ):
+    "A request ended: its copies of its uploads (`folder/in`) go now, its results after `keep` seconds."
+    shutil.rmtree(Path(folder)/'in', ignore_errors=True)
+    if not kept: shutil.rmtree(folder, ignore_errors=True)
+    else:
+        with self.lock: self.finished[Path(folder)] = time.time()
+
+# %% ../nbs/16_app.ipynb #89a5a5f5
+def changed(p:Path)->float:
+    "When `p` last changed; never (infinity) if it is gone."
+    try: return p.stat().st_mtime
+    except OSError: return math.inf
+
+def remove_old(root:Path, # Gradio's cache
+                 before:float, # What last changed before this time is stale
+                 held:set, # Paths to keep however old (the uploads of waiting requests)
+                 skip:Path, # The app's own folder in `root`
+                )->list:
+    "Delete the stale files in `root` but `held` and `skip`, then the stale folders left empty; the paths deleted."
+    tops = [p for p in root.iterdir() if p != skip]
+    gone = []
+    for p in [Path(d)/n for t in tops for d, dirs, names in os.walk(t, topdown=False) for n in (*names, *dirs)] + tops:
+        if str(p) in held or changed(p) >= before: continue
+        with contextlib.suppress(OSError):  # gone meanwhile, or a folder not empty
+            p.rmdir() if p.is_dir() else p.unlink()
+            gone.append(str(p))
+    return gone
+
+# %% ../nbs/16_app.ipynb #0e0d90c4
+@patch
+def sweep(self:AppFiles, now:float|None=None, # The time (default: now)
+         )->list:
+    "Delete the results older than `keep` and the stale files Gradio left that no waiting request holds; the paths deleted."
+    now = time.time() if now is None else now
+    with self.lock:
+        done = [d for d, t in self.finished.items() if now - t > self.keep]
+        for d in done: del self.finished[d]
+        for u in list(self.holds):  # a request that waited longer was abandoned
+            self.holds[u] = [t for t in self.holds[u] if now - t < QUEUE_PATIENCE]
+            if not self.holds[u]: del self.holds[u]
+        held = set(self.holds)
+    gone = [str(p) for d in done for p in (*d.rglob('*'), d)]
+    for d in done: shutil.rmtree(d, ignore_errors=True)
+    return gone + remove_old(self.root, now - self.grace, held, self.requests)
+
+# %% ../nbs/16_app.ipynb #4a610380
+class RequestFiles:
+    "A request's folder: its own copies of its uploads (`inputs`), gone when it ends, and its results (`out`)."
+    def __init__(self, files:AppFiles, # The app's files
+                 uploads:list, # Gradio's paths of the request's uploads
+                ):
+        self.files, self.dir = files, Path(tempfile.mkdtemp(dir=files.requests))
+        self.inputs, self.out = files.take([u for u in uploads if u], self.dir/'in'), self.dir/'out'
 
     def __enter__(self): return self
+    def __exit__(self, exc_type, *exc): self.files.finish(self.dir, kept=exc_type is None)
 
-    def __exit__(self, *exc):
-        shutil.rmtree(self.dir, ignore_errors=True)
-        for u in self.uploads:
-            u.unlink(missing_ok=True)
-            with contextlib.suppress(OSError): u.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+# %% ../nbs/16_app.ipynb #8c1ded00
+class AppBackend:
+    "What the page's requests share: the captioner, the app's files, and the one thread the model runs on."
+    def __init__(self, cap:Captioner, # The shared captioner
+                 files:AppFiles, # The app's files (swept while the backend runs)
+                ):
+        self.cap, self.files, self.stopped = cap, files, threading.Event()
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix='clipcap-model')
+        self.forget = lambda paths: None  # `make_app` sets this: deleted files also leave Gradio's lists of its files
+        self.sweeper = threading.Thread(target=self.sweep_until_closed, name='clipcap-sweep', daemon=True)
+        self.sweeper.start()
+
+# %% ../nbs/16_app.ipynb #9285a10e
+@patch
+def run(self:AppBackend, fn, *args, **kwargs):
+    "`fn(*args, **kwargs)` on the model's thread, in the caller's context (so that Gradio's progress bar follows it)."
+    return self.thread.submit(contextvars.copy_context().run, fn, *args, **kwargs).result()
+
+# %% ../nbs/16_app.ipynb #99d9f605
+@patch
+def sweep_until_closed(self:AppBackend):
+    "Sweep the app's files (`AppFiles.sweep`) every few seconds until the backend closes."
+    while not self.stopped.wait(max(1, self.files.grace / 2)):
+        try: self.forget(set(self.files.sweep()))
+        except Exception: log.exception("sweeping the app's files failed")
+
+@patch
+def close(self:AppBackend):
+    "Stop sweeping and the model's thread, and delete the app's files."
+    self.stopped.set(); self.sweeper.join(); self.thread.shutdown(cancel_futures=True); self.files.close()
+
+# %% ../nbs/16_app.ipynb #da0f8483
+log = logging.getLogger('clipcap.app')
+
+def note(api:str, # The endpoint, e.g. 'caption_images'
+         message:str, # What the user got wrong
+        ):
+    "Log what a request got wrong, as one line."
+    log.warning("%s: %s", api, message.replace('\n', '; '))
+
+def refuse(api:str, # The endpoint, e.g. 'caption_images'
+           message:str, # What is wrong, for the person who sent it
+          ):
+    "A `gradio.Error` for a request the user got wrong: shown on the page, logged as one line (`note`)."
+    note(api, message)
+    return import_gradio().Error(message, print_exception=False)
 
 # %% ../nbs/16_app.ipynb #19dedcff
 def public_message(message:str, # A message naming `path`
@@ -79,28 +231,26 @@ def image_outputs(results:list, # `CaptionResult`s of `caption_images`, with ren
         rows += [[name, k, c, round(s, 4)] for k, (c, s) in enumerate(r.nbest or [(r.caption, r.score)], 1)]
     return '\n'.join(text), rows, gallery, '\n'.join(problems)
 
-# %% ../nbs/16_app.ipynb #57c0a52d
-def caption_uploads(cap:Captioner, # The shared captioner
-                    files:list, # Paths of the uploaded images
+# %% ../nbs/16_app.ipynb #404f4be1
+def caption_uploads(backend:AppBackend, # What the requests share
+                    files:list, # Gradio's paths of the uploaded images
                     greedy:bool, # Never sample
                     beams:int, # Beam width
                     temperature:float, # Sampling temperature
                     top_p:float, # Nucleus sampling mass
                     nbest:int=1, # Captions per image
                     progress=None, # Gradio's progress tracker (it follows the library's progress bars)
-                   ):
-    "Caption the uploads; yield what `image_outputs` gives (`gradio.Error` when nothing could be captioned)."
-    gr = import_gradio()
-    if not files: raise gr.Error("Upload one or more images first.")
-    with RequestFiles(files) as req:
-        try:
-            c = with_decoding(cap, greedy=bool(greedy), beams=int(beams), temperature=float(temperature), top_p=float(top_p), nbest=int(nbest))
-            c.progress = progress is not None
-            results = caption_images(files, captioner=c, res_path=req.dir)
-        except ValueError as e: raise gr.Error(str(e)) from None  # decoding options out of range
-        text, rows, gallery, problems = image_outputs(results)
-        if not text: raise gr.Error(problems)
-        yield text, rows, gallery, problems
+                   )->tuple:
+    "Caption the uploads: what `image_outputs` gives (a `gradio.Error` when an option is out of range or no image could be read)."
+    if not files: raise refuse('caption_images', "Upload one or more images first.")
+    with RequestFiles(backend.files, files) as req:
+        try: c = with_decoding(backend.cap, greedy=bool(greedy), beams=int(beams), temperature=float(temperature), top_p=float(top_p), nbest=int(nbest))
+        except (TypeError, ValueError) as e: raise refuse('caption_images', str(e)) from None
+        c.progress = progress is not None
+        text, rows, gallery, problems = image_outputs(backend.run(caption_images, req.inputs, captioner=c, res_path=req.out))
+        if not text: raise refuse('caption_images', problems)
+        if problems: note('caption_images', problems)
+        return text, rows, gallery, problems
 
 # %% ../nbs/16_app.ipynb #43323c83
 BROWSER_CODECS = {'h264', 'hevc', 'vp8', 'vp9', 'av1'}  # codecs browsers play in MP4 or WebM
@@ -138,9 +288,9 @@ def video_outputs(res, # What `caption_video` returned, with its frames saved
     gallery = [(str(p), f"{t:.2f} s: {text}") for p, (_, t, text) in zip(frames, shots)]
     return rows, gallery, [str(p) for p in res.files.values()]
 
-# %% ../nbs/16_app.ipynb #dd48e18d
-def subtitle_upload(cap:Captioner, # The shared captioner
-                    video:str, # Path of the uploaded video
+# %% ../nbs/16_app.ipynb #4486978f
+def subtitle_upload(backend:AppBackend, # What the requests share
+                    video:str, # Gradio's path of the uploaded video
                     strategy:str, # 'uniform', 'interval' or 'scene'
                     n_frames:int, # Frames to caption (uniform)
                     interval:float, # Seconds between frames (interval)
@@ -149,19 +299,19 @@ def subtitle_upload(cap:Captioner, # The shared captioner
                     beams:int, # Beam width
                     temperature:float, # Sampling temperature
                     top_p:float, # Nucleus sampling mass
-                    progress=None, # Gradio's progress tracker (it follows the library's progress bars)
-                   ):
-    "Caption the uploaded video; yield the player (with its subtitle track), the segment rows, the frames and the downloads."
-    gr = import_gradio()
-    if not video: raise gr.Error("Upload a video first.")
-    with RequestFiles([video]) as req:
-        try:
-            c = with_decoding(cap, greedy=bool(greedy), beams=int(beams), temperature=float(temperature), top_p=float(top_p))
-            sampling = FrameSampling(n_frames=int(n_frames), strategy=strategy, interval=float(interval), threshold=float(threshold))
-            res = caption_video(video, sampling, out_dir=req.dir, formats=SUBTITLE_FORMATS, captioner=c, progress=progress is not None)
-            player = gr.Video(value=str(player_copy(video, req.dir)), subtitles=str(res.files['vtt']))
-        except ValueError as e: raise gr.Error(public_message(str(e), video)) from None
-        yield player, *video_outputs(res)
+                   )->tuple:
+    "Caption the uploaded video: the player (with its subtitle track), the segment rows, the frames and the downloads."
+    if not video: raise refuse('caption_video', "Upload a video first.")
+    with RequestFiles(backend.files, [video]) as req:
+        path = req.inputs[0]
+        try: c, sampling = (with_decoding(backend.cap, greedy=bool(greedy), beams=int(beams), temperature=float(temperature), top_p=float(top_p)),
+                            FrameSampling(n_frames=int(n_frames), strategy=strategy, interval=float(interval), threshold=float(threshold)))
+        except (TypeError, ValueError) as e: raise refuse('caption_video', str(e)) from None
+        try: res = backend.run(caption_video, path, sampling, out_dir=req.out, formats=SUBTITLE_FORMATS, captioner=c,
+                               progress=False)  # it reads frames in a thread of its own, which Gradio's progress cannot follow
+        except ValueError as e: raise refuse('caption_video', public_message(str(e), path)) from None
+        player = backend.run(player_copy, path, req.out)
+        return import_gradio().Video(value=str(player), subtitles=str(res.files['vtt'])), *video_outputs(res)
 
 # %% ../nbs/16_app.ipynb #eaa0726e
 def model_label(cap:Captioner, # The shared captioner
@@ -186,11 +336,31 @@ def decoding_controls(gr, # The gradio module
         if nbest: ctl.append(gr.Number(d['nbest'], label='Captions per image (at most the beams, unless sampling)', precision=0))
     return ctl
 
-# %% ../nbs/16_app.ipynb #d1bfdfa9
+# %% ../nbs/16_app.ipynb #f3ada0e1
+def hold_uploads(backend:AppBackend, # What the requests share
+                 uploads, # The first input: Gradio's paths of the images, or of the video
+                 *options, # The other inputs
+                )->list:
+    "The buttons' validator: hold the uploads of a request that joins the queue; every input passes."
+    backend.files.hold([u for u in (uploads if isinstance(uploads, list) else [uploads]) if u])
+    return [import_gradio().validate(True, '')] * (1 + len(options))
+
+# %% ../nbs/16_app.ipynb #3e1aea7d
+def page_handler(gr, # The gradio module
+                 fn, # A handler: its first parameter the backend, its last `progress`
+                 backend:AppBackend, # What the requests share
+                ):
+    "`fn` bound to `backend`, with a `gr.Progress` that follows tqdm as the default of its `progress`."
+    bound, sig = partial(fn, backend), inspect.signature(fn)
+    params = [p.replace(default=gr.Progress(track_tqdm=True)) if p.name == 'progress' else p for p in list(sig.parameters.values())[1:]]
+    bound.__signature__ = sig.replace(parameters=params)
+    return bound
+
+# %% ../nbs/16_app.ipynb #2666fb88
 QUEUE = dict(concurrency_limit=1, concurrency_id='model')  # one model: one request at a time, the others queue
 
 def image_tab(gr, # The gradio module
-              cap:Captioner, # The shared captioner
+              backend:AppBackend, # What the requests share
              ):
     "The Images tab: uploads, decoding controls, and the captions, scores and renders."
     files = gr.File(file_count='multiple', file_types=['image'], label='Images', elem_id='image-files')
@@ -200,12 +370,12 @@ def image_tab(gr, # The gradio module
     table = gr.Dataframe(headers=IMAGE_COLUMNS, datatype=['str', 'number', 'str', 'number'], label='Captions and scores')
     gallery = gr.Gallery(label='Captioned', columns=3, height='auto', elem_id='renders')
     problems = gr.Textbox(label='Problems', elem_id='image-problems')
-    go.click(partial(caption_uploads, cap, progress=gr.Progress(track_tqdm=True)), [files, *ctl],
-             [text, table, gallery, problems], api_name='caption_images', **QUEUE)
+    go.click(page_handler(gr, caption_uploads, backend), [files, *ctl], [text, table, gallery, problems],
+             api_name='caption_images', validator=partial(hold_uploads, backend), **QUEUE)
 
-# %% ../nbs/16_app.ipynb #a464d78d
+# %% ../nbs/16_app.ipynb #a47ddd3a
 def video_tab(gr, # The gradio module
-              cap:Captioner, # The shared captioner
+              backend:AppBackend, # What the requests share
              ):
     "The Video tab: upload, sampling strategy, decoding controls, and the subtitled player, segments, frames and files."
     d = option_defaults(FrameSampling)
@@ -221,10 +391,10 @@ def video_tab(gr, # The gradio module
     table = gr.Dataframe(headers=SEGMENT_COLUMNS, datatype=['number', 'number', 'str', 'str'], label='Segments')
     gallery = gr.Gallery(label='Sampled frames', columns=5, height='auto', elem_id='frames')
     files = gr.File(label='Subtitles and JSON', file_count='multiple', elem_id='downloads')
-    go.click(partial(subtitle_upload, cap, progress=gr.Progress(track_tqdm=True)), [video, strategy, n, interval, threshold, *ctl],
-             [player, table, gallery, files], api_name='caption_video', **QUEUE)
+    go.click(partial(subtitle_upload, backend), [video, strategy, n, interval, threshold, *ctl],
+             [player, table, gallery, files], api_name='caption_video', validator=partial(hold_uploads, backend), **QUEUE)
 
-# %% ../nbs/16_app.ipynb #6e9a50ba
+# %% ../nbs/16_app.ipynb #94118a9e
 def make_app(checkpoint:str|Path|Captioner='S', # What `Captioner` takes (released name, folder, file, hub id), or a `Captioner`
              device:str|None=None, # Model device (default: the best available)
              dtype:str|None=None, # Model dtype (default: the weights' own)
@@ -233,12 +403,36 @@ def make_app(checkpoint:str|Path|Captioner='S', # What `Captioner` takes (releas
              cache:str|Path|None=None, # Cache folder for released weights (default: `clipcap.checkpoints.cache_dir()`)
             ):
     "The clipcap web app (a `gradio.Blocks`): an Images tab and a Video tab on one shared model, its requests queued."
-    gr = import_gradio()
-    cap = checkpoint if isinstance(checkpoint, Captioner) else Captioner(checkpoint, device, dtype, batch_size, cache=cache)
-    with gr.Blocks(title='clipcap', analytics_enabled=False, delete_cache=(keep, keep)) as app:
+    files = AppFiles(keep)  # first: Gradio reads where its cache is as it builds the page
+    try:
+        gr = import_gradio()
+        cap = checkpoint if isinstance(checkpoint, Captioner) else Captioner(checkpoint, device, dtype, batch_size, cache=cache)
+    except BaseException: files.close(); raise
+    backend = AppBackend(cap, files)
+    with gr.Blocks(title='clipcap', analytics_enabled=False) as app:
         gr.Markdown(f"## clipcap: captions for pictures and videos\n{model_label(cap)}", elem_id='model')
-        with gr.Tab('Images', elem_id='tab-images'): image_tab(gr, cap)
-        with gr.Tab('Video', elem_id='tab-video'): video_tab(gr, cap)
+        with gr.Tab('Images', elem_id='tab-images'): image_tab(gr, backend)
+        with gr.Tab('Video', elem_id='tab-video'): video_tab(gr, backend)
     app.queue()
-    app.captioner = cap
+    app.backend, backend.forget = backend, partial(forget_files, app)
     return app
+
+# %% ../nbs/16_app.ipynb #3d6dc4fc
+def forget_files(app, # What `make_app` made
+                 paths:set, # Files the app deleted
+                ):
+    "Drop `paths` from Gradio's lists of the files it received and served (they would grow with every request)."
+    for s in app.temp_file_sets: s.difference_update(paths)
+
+def close_app(app, # What `make_app` made
+             ):
+    "Stop the app's server and its model's thread, and delete every file it received or made."
+    app.close(verbose=False); app.backend.close()
+
+# %% ../nbs/16_app.ipynb #93927a37
+def serve(app, # What `make_app` made
+          serving:Serving, # Where to listen and what to accept
+         ):
+    "Serve `app` until it is stopped (Ctrl-C; `clipcap-app` turns SIGTERM into one), then close it and delete its files."
+    try: app.launch(**serving.launch_options)
+    finally: close_app(app)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_captioner.ipynb #c54efa33
 from __future__ import annotations
-import glob, os, re
+import contextlib, glob, os, re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -255,15 +255,15 @@ def image_results(paths, # Paths, folders, globs, Pillow images or arrays
     journal = Journal(jp, cap.run_key(res_path), resume) if jp else None
     if journal and journal.note: cap.note = journal.note
     done = {i: r for i, rec in (journal.done if journal else {}).items() if (r := _from_journal(rec)) is not None}
-    fresh = cap.iter_results([x for x in items if str(x) not in done], expand=False)
     results, used, batch = [], {Path(r.render).name for r in done.values() if r.render}, []
-    for x in items:
-        if str(x) in done: results.append(done[str(x)]); yield results[-1]; continue
-        r, im = next(fresh)
-        if r.ok and res_path is not None: _render(r, im, Path(res_path), cap.render_tag, used)
-        results.append(r); batch.append(r)
-        if journal and len(batch) == cap.batch_size: journal.record([dict(asdict(b), id=b.source) for b in batch]); batch = []
-        yield r
+    with contextlib.closing(cap.iter_results([x for x in items if str(x) not in done], expand=False)) as fresh:  # its progress bar ends with the run
+        for x in items:
+            if str(x) in done: results.append(done[str(x)]); yield results[-1]; continue
+            r, im = next(fresh)
+            if r.ok and res_path is not None: _render(r, im, Path(res_path), cap.render_tag, used)
+            results.append(r); batch.append(r)
+            if journal and len(batch) == cap.batch_size: journal.record([dict(asdict(b), id=b.source) for b in batch]); batch = []
+            yield r
     write_results(results, json_path, csv_path)
     if journal: journal.finish()
 

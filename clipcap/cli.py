@@ -13,7 +13,7 @@ from fastcore.docments import docments
 from .core import ClipcapError, SettingsError, UsageError, check_writable, path_text, DTYPES, PLANS
 from .config import (RELEASED, SIZES, PRESETS, IMAGE_FEATURES, STRATEGIES, SUBTITLE_FORMATS, FRAME_CHOICES, BEAM_SEARCHES,
                             MIXED_PRECISIONS, PTB_TOKENIZERS, BATCH_SIZE, ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED,
-                            RESULT_FOLDERS, VIDEO_FORMATS, LANG, DecodeConfig, TrainConfig, FrameSampling, settings_of, size_preset)
+                            RESULT_FOLDERS, VIDEO_FORMATS, LANG, DecodeConfig, TrainConfig, FrameSampling, Serving, settings_of, size_preset)
 
 # %% auto #0
 __all__ = ['ALIASES', 'OLD_SPELLINGS', 'MOVED', 'BOOL_WORDS', 'CHOICES', 'ORIGINAL_WEIGHTS', 'SHAPES', 'FIELD_OPTIONS',
@@ -180,14 +180,14 @@ def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
     return args.checkpoint
 
 # %% ../nbs/18_cli.ipynb #66c467c9
-FIELD_OPTIONS = {'n_frames': 'num_frames'}  # settings fields whose option has another name (clipgpt's -N/--num-frames)
+FIELD_OPTIONS = {'n_frames': 'num_frames', 'images_dir': 'images'}  # fields whose option has another name (clipgpt's -N/--num-frames)
 
 def flag_table(parser:argparse.ArgumentParser, # The command's parser
               )->dict:
-    "Each option's (and setting's) name → the flag a user types for it (`n_frames` → `--num-frames (-N)`)."
+    "Each option's (and setting's) name → the flag a user types for it (`n_frames` → `--num-frames (-N)`); a positional's is its name."
     def shown(opts): return opts[-1] + (f" ({opts[0]})" if len(opts) > 1 and len(opts[0]) == 2 else '')
     yes_no = lambda a, o: isinstance(a, argparse.BooleanOptionalAction) and o.startswith('--no-')  # the negative form
-    t = {a.dest: shown([o for o in a.option_strings if not yes_no(a, o)]) for a in parser._actions if a.option_strings and a.dest != 'help'}
+    t = {a.dest: shown([o for o in a.option_strings if not yes_no(a, o)]) if a.option_strings else a.dest for a in parser._actions if a.dest != 'help'}
     return t | {f: t[o] for f, o in FIELD_OPTIONS.items() if o in t}
 
 # %% ../nbs/18_cli.ipynb #c9b8663b
@@ -542,28 +542,17 @@ def evaluate_command(args)->int:
 def app_parser()->argparse.ArgumentParser:
     "The flags of `clipcap-app`."
     p = new_parser('clipcap-app', "Serve the clipcap web app: caption pictures and subtitle videos in the browser.")
-    add_flag(p, 'host', "Address to listen on (0.0.0.0: every interface)", '127.0.0.1')
-    add_flag(p, 'port', "Port", 7860, int)
-    add_flag(p, 'max_upload', "Largest upload accepted, e.g. 200mb or 1gb", '200mb')
-    add_flag(p, 'keep', "Seconds a result stays downloadable", 3600, int)
+    settings_flags(p, Serving, 'Serving')
     model_flags(p, batch_size=8)
     return p
 
-def _stop(signum, frame): raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
-
 def serve_app_command(args)->int:
-    "What `clipcap-app` does with its flags: serve until stopped."
-    import signal
-    from clipcap.app import make_app, import_gradio
-    import_gradio()
-    signal.signal(signal.SIGTERM, _stop)
-    app = None
-    try:
-        app = make_app(checkpoint_of(args), args.device, args.dtype, args.batch_size, args.keep, cache=args.cache)
-        app.launch(server_name=args.host, server_port=args.port, max_file_size=args.max_upload)  # returns when stopped
-    except KeyboardInterrupt: pass  # stopped while starting
-    finally:
-        if app is not None: app.close()
+    "What `clipcap-app` does with its flags: check them, load the model, serve until stopped (Ctrl-C or SIGTERM: exit 0)."
+    from clipcap.app import import_gradio, make_app, serve
+    import_gradio()  # the app extra first: without it nothing else matters
+    serving = settings_from(Serving, args)  # every flag checked before the model loads
+    try: serve(make_app(checkpoint_of(args), args.device, args.dtype, args.batch_size, serving.keep, cache=args.cache), serving)
+    except KeyboardInterrupt: pass  # stopped while the model loaded
 
 # %% ../nbs/18_cli.ipynb #6b204183
 def shapes_parser()->argparse.ArgumentParser:

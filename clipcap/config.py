@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb #ce243d91
 from __future__ import annotations
-import json, math
+import errno, json, math, re, socket
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 from fastcore.basics import patch
@@ -13,10 +13,10 @@ from .core import SettingsError, write_json
 # %% auto #0
 __all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'SIZES', 'PRESETS', 'RELEASED', 'BEAM_SEARCHES', 'MAX_BEAMS',
            'MAX_TOKENS', 'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS', 'STRATEGIES', 'SUBTITLE_FORMATS',
-           'FRAME_CHOICES', 'BATCH_SIZE', 'ENCODE_BATCH_SIZE', 'SHARD_SIZE', 'SPLIT_SEED', 'RESULT_FOLDERS',
-           'VIDEO_FORMATS', 'LANG', 'PTB_TOKENIZERS', 'require', 'is_number', 'ClipCapConfig', 'size_preset',
-           'get_config', 'Released', 'released_name', 'DecodeConfig', 'settings_of', 'decode_config', 'TrainConfig',
-           'train_config', 'FrameSampling']
+           'FRAME_CHOICES', 'SIZE_UNITS', 'BATCH_SIZE', 'ENCODE_BATCH_SIZE', 'SHARD_SIZE', 'SPLIT_SEED',
+           'RESULT_FOLDERS', 'VIDEO_FORMATS', 'LANG', 'PTB_TOKENIZERS', 'require', 'is_number', 'ClipCapConfig',
+           'size_preset', 'get_config', 'Released', 'released_name', 'DecodeConfig', 'settings_of', 'decode_config',
+           'TrainConfig', 'train_config', 'FrameSampling', 'upload_limit', 'bind_error', 'check_address', 'Serving']
 
 # %% ../nbs/01_config.ipynb #dc82d2d2
 def require(ok:bool, # Whether the setting is acceptable
@@ -330,6 +330,56 @@ class FrameSampling:
         require(is_number(self.threshold, 0, 255), f"{{threshold}} must be a number from 0 to 255, got {self.threshold!r}", 'threshold')
         require(is_number(self.min_scene_len, 1, whole=True), f"{{min_scene_len}} must be a whole number of frames >= 1, got {self.min_scene_len!r}", 'min_scene_len')
         require(self.frame_choice in FRAME_CHOICES, f"{{frame_choice}} must be one of {', '.join(FRAME_CHOICES)}, got {self.frame_choice!r}", 'frame_choice')
+
+# %% ../nbs/01_config.ipynb #e6f81080
+SIZE_UNITS = {'': 1, 'b': 1, 'kb': 2**10, 'mb': 2**20, 'gb': 2**30, 'tb': 2**40}
+
+def upload_limit(size:str|int, # Bytes, or a number and a unit: 500kb, 200mb, 1gb
+                )->int:
+    "`size` in bytes; a `SettingsError` naming max_upload unless it is a positive size."
+    m = re.fullmatch(r'\s*(\d+)\s*([a-z]*)\s*', str(size).lower())
+    if not m or m[2] not in SIZE_UNITS or int(m[1]) < 1:
+        raise SettingsError(f"{{max_upload}} must be a positive size such as 200mb or 1gb, got {size!r}", 'max_upload')
+    return int(m[1]) * SIZE_UNITS[m[2]]
+
+# %% ../nbs/01_config.ipynb #ea1c4cb5
+def bind_error(e:OSError, # Why binding failed
+               host:str, port:int, # Where
+              )->SettingsError:
+    "What a failed bind means, naming the setting to change."
+    if e.errno == errno.EADDRINUSE: return SettingsError(f"{{port}} must be free: another server listens on {host}:{port} ({e.strerror})", 'port')
+    if e.errno == errno.EACCES: return SettingsError(f"{{port}} must be 1024 or more, or the server run with the right to use it: {port} ({e.strerror})", 'port')
+    return SettingsError(f"{{host}} must be a name or address of this machine: {host} is not ({e.strerror})", 'host')
+
+def check_address(host:str, # Name or address to listen on
+                  port:int, # TCP port
+                 ):
+    "A `SettingsError` naming host or port unless this machine can listen there now."
+    if not 1 <= port <= 65535: raise SettingsError(f"{{port}} must be in 1..65535, got {port}", 'port')
+    try: family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise SettingsError(f"{{host}} must be a name or address of this machine: {host!r} does not resolve ({getattr(e, 'strerror', e)})", 'host') from None
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try: s.bind(addr)
+        except OSError as e: raise bind_error(e, host, port) from None
+
+# %% ../nbs/01_config.ipynb #cbf12cc1
+@dataclass
+class Serving:
+    "Where the app listens and what it accepts, each checked when made (so a command can refuse a flag before the model loads)."
+    host:str='127.0.0.1' # Name or address to listen on (0.0.0.0: every interface)
+    port:int=7860 # TCP port
+    max_upload:str|int='200mb' # Largest upload: bytes, or a size such as 200mb or 1gb
+    keep:int=3600 # Seconds a result stays downloadable
+
+    def __post_init__(self):
+        if self.keep < 1: raise SettingsError(f"{{keep}} must be at least 1 second, got {self.keep}", 'keep')
+        self.max_upload = upload_limit(self.max_upload)
+        check_address(self.host, self.port)
+
+    @property
+    def launch_options(self)->dict: return dict(server_name=self.host, server_port=self.port, max_file_size=self.max_upload)
 
 # %% ../nbs/01_config.ipynb #f1c36f0c
 BATCH_SIZE = 32  # images or frames a captioning model call

@@ -37,7 +37,7 @@ class SettingsError(ClipcapError):
     def say(self, names:dict|None=None, # What to call each field (e.g. the flag that sets it); default: its own name
            )->str:
         "The message, each field written as `names` calls it."
-        return self.template.format(**{f: (names or {}).get(f, f) for f in self.fields})
+        return re.sub(r'\{(\w+)\}', lambda m: (names or {}).get(m[1], m[1]) if m[1] in self.fields else m[0], self.template)
 
 # %% ../nbs/00_core.ipynb #4578b520
 def path_text(path:str|Path|bytes, # A file name, as the OS gave it
