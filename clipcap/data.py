@@ -77,17 +77,19 @@ def _pick(keys, names:tuple, path, what:str):
         if n in low: return low[n]
     raise ClipcapError(f"{path}: no {what} column (looked for {', '.join(names)}; found {', '.join(map(str, keys))})")
 
+# %% ../nbs/07_data.ipynb #8f1c01c2
 def _caption_list(v)->list:
     "A caption, or a list of them, as a list of stripped captions without the empty ones."
     return [str(c).strip() for c in (v if isinstance(v, (list, tuple)) else [v]) if c is not None and str(c).strip()]
 
-# %% ../nbs/07_data.ipynb #735afcfa
+# %% ../nbs/07_data.ipynb #ec350484
 def _csv_columns(header:list, path)->tuple:
     "Where the image, the caption and the split (None when there is none) are in a CSV header."
     if not header: raise ClipcapError(f"{path}: an empty file: no captions")
     image, caption = header.index(_pick(header, _IMAGE_KEYS, path, 'image')), header.index(_pick(header, _CAPTION_KEYS, path, 'caption'))
     return image, caption, header.index(_pick(header, ('split',), path, 'split')) if 'split' in [h.lower() for h in header] else None
 
+# %% ../nbs/07_data.ipynb #791349e4
 def _csv_rows(reader, path)->tuple[list, list]:
     "The rows of a `csv.reader` over a file with a header, and `(line number, text)` of the malformed ones."
     header = [h.strip() for h in next(reader, [])]
@@ -100,12 +102,13 @@ def _csv_rows(reader, path)->tuple[list, list]:
         rows.append((image, caps[0], (row[sc].strip() or None) if sc is not None else None))
     return rows, bad
 
-# %% ../nbs/07_data.ipynb #59791570
+# %% ../nbs/07_data.ipynb #8c3a105d
 def _token_rows(line:str)->list|None:
     "A `Flickr8k.token.txt` line `name.jpg#0<TAB>caption` as a row, or None when it has no caption."
     name, _, cap = line.partition('\t')
     return [(name.split('#')[0].strip(), cap.strip(), None)] if cap.strip() else None
 
+# %% ../nbs/07_data.ipynb #4f3007e5
 def _read_csv(path:Path)->pd.DataFrame:
     "A CSV with an image and a caption column (Flickr8k's `captions.txt` among them), or a `Flickr8k.token.txt`."
     with open(path, encoding='utf-8-sig', newline='') as f:
@@ -114,7 +117,7 @@ def _read_csv(path:Path)->pd.DataFrame:
         f.seek(0)
         return _table(*_csv_rows(csv.reader(f), path), path)
 
-# %% ../nbs/07_data.ipynb #0e2067f0
+# %% ../nbs/07_data.ipynb #ea426917
 def _jsonl_rows(line:str, path)->list|None:
     "A JSON line's rows, or None when it is not an object with an image and a caption."
     try:
@@ -124,11 +127,12 @@ def _jsonl_rows(line:str, path)->list|None:
     except (json.JSONDecodeError, ValueError, AttributeError): return None
     return [(image, c, obj.get('split')) for c in caps] if image and caps else None
 
+# %% ../nbs/07_data.ipynb #0e9bcffd
 def _read_jsonl(path:Path)->pd.DataFrame:
     "JSON lines of captions."
     with open(path, encoding='utf-8-sig') as f: return _table(*_parse_lines(enumerate(f, 1), lambda line: _jsonl_rows(line, path)), path)
 
-# %% ../nbs/07_data.ipynb #d4ea5ed8
+# %% ../nbs/07_data.ipynb #bc162aef
 def _karpathy_rows(image:dict, restval:str)->list:
     "The rows of one image of a Karpathy file (KeyError, TypeError or AttributeError when it is malformed)."
     name, split = str(Path(image.get('filepath') or '') / image['filename']), image.get('split')
@@ -146,7 +150,7 @@ def _read_karpathy(path:Path, restval:str='train')->pd.DataFrame:
         except (KeyError, TypeError, AttributeError): bad.append((n, json.dumps(im)[:200]))
     return _table(rows, bad, path)
 
-# %% ../nbs/07_data.ipynb #8b634796
+# %% ../nbs/07_data.ipynb #867d564e
 CAPTION_FORMATS = ('flickr30k', 'flickr8k', 'coco', 'csv', 'jsonl')
 
 def detect_format(path:str|Path, # A captions file
@@ -159,7 +163,7 @@ def detect_format(path:str|Path, # A captions file
     if '|' in first and first.split('|')[0].strip() == 'image_name': return 'flickr30k'
     return 'csv'
 
-# %% ../nbs/07_data.ipynb #295fd705
+# %% ../nbs/07_data.ipynb #4f247eeb
 def read_captions(path:str|Path, # Captions file: results.csv, captions.txt, dataset_coco.json, a CSV or a JSONL
                   format:str|None=None, # One of CAPTION_FORMATS; detected when None
                   restval:str='train', # Split label for COCO's `restval` images
@@ -173,7 +177,7 @@ def read_captions(path:str|Path, # Captions file: results.csv, captions.txt, dat
     try: return read(path)
     except UnicodeDecodeError as e: raise ClipcapError(f"{path}: not a UTF-8 text file ({e})") from None
 
-# %% ../nbs/07_data.ipynb #23320ca5
+# %% ../nbs/07_data.ipynb #861766a9
 SPLITS = ('train', 'val', 'test')
 
 def _check_ratios(ratios:tuple)->list[float]:
@@ -183,7 +187,7 @@ def _check_ratios(ratios:tuple)->list[float]:
         raise SettingsError(f"{{ratios}}={tuple(ratios)}: expected (train, val[, test]) fractions >= 0 that sum to 1", 'ratios')
     return r
 
-# %% ../nbs/07_data.ipynb #f64a4f04
+# %% ../nbs/07_data.ipynb #f861d331
 def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
                    ratios:tuple=SPLIT_RATIOS, # Train, validation (and test) fractions; test gets the rest
                    seed:int=SPLIT_SEED, # Random seed of the assignment
@@ -199,7 +203,7 @@ def split_by_image(df:pd.DataFrame, # A caption table from `read_captions`
     df.loc[todo, 'split'] = df.image[todo].map(split_of)
     return df
 
-# %% ../nbs/07_data.ipynb #d1db5d76
+# %% ../nbs/07_data.ipynb #08ed6fb2
 def shard_ranges(n:int, # Number of inputs
                  shard_size:int, # Inputs a shard
                 )->list[tuple]:
@@ -207,7 +211,7 @@ def shard_ranges(n:int, # Number of inputs
     if shard_size < 1: raise SettingsError(f"{{shard_size}} must be >= 1, got {shard_size}", 'shard_size')
     return [(k, lo, min(lo + shard_size, n)) for k, lo in enumerate(range(0, n, shard_size))]
 
-# %% ../nbs/07_data.ipynb #5edf3237
+# %% ../nbs/07_data.ipynb #ba162085
 _ARCH = ('hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'image_size', 'patch_size', 'projection_dim')
 
 def _arch(tower)->dict:
@@ -218,7 +222,7 @@ def _arch(tower)->dict:
     vc = getattr(tower, 'vision_config', tower)
     return {k: getattr(vc, k) if not isinstance(vc, dict) else vc.get(k) for k in _ARCH}
 
-# %% ../nbs/07_data.ipynb #c594c5e5
+# %% ../nbs/07_data.ipynb #b6c211d5
 def _weights_fingerprint(encoder:ImageEncoder)->str:
     "SHA-1 of the encoder's weights (names, shapes, and the first and last 1024 values of each, as float32)."
     h = hashlib.sha1()
@@ -227,7 +231,7 @@ def _weights_fingerprint(encoder:ImageEncoder)->str:
         h.update(f'{k}{tuple(v.shape)}'.encode()); h.update(torch.cat([v[:1024], v[-1024:]]).float().cpu().numpy())
     return h.hexdigest()
 
-# %% ../nbs/07_data.ipynb #e8afcdd4
+# %% ../nbs/07_data.ipynb #142a9c7a
 def _encoder_info(enc:ImageEncoder, config:ClipCapConfig|None)->dict:
     "What identifies an encoder: its hub name (None for random weights), feature, width, tower shape and weights."
     if config is not None: name = config.clip_model if config.clip_config is None else None  # a clip_config means random weights
@@ -241,14 +245,14 @@ def _resolve_encoder(encoder)->tuple:
     else: config = get_config(encoder); enc = build_encoder(config)
     return enc, _encoder_info(enc, config)
 
-# %% ../nbs/07_data.ipynb #7bd7e01c
+# %% ../nbs/07_data.ipynb #50781c2d
 def feature_shard_path(out_dir:str|Path, # A feature store's folder
                        k:int, # Shard number
                       )->Path:
     "Where shard `k` of a feature store is written."
     return Path(out_dir)/'shards'/f'shard-{k:05d}.safetensors'
 
-# %% ../nbs/07_data.ipynb #16e8e80d
+# %% ../nbs/07_data.ipynb #075ca522
 def _write_shard(path:Path, embeddings:torch.Tensor, ok:torch.Tensor, names:list, first:int, failed:dict, encoder_sha:str)->Path:
     "Write a shard atomically: features and the mask of the images read; its images, encoder, first row and failures in the metadata."
     md = dict(images_sha1=fingerprint(names), encoder=encoder_sha, first=str(first), failed=json.dumps(failed))
@@ -263,12 +267,12 @@ def _shard_done(path:Path, names:list, encoder_sha:str, dim:int)->bool:
                 and tuple(t['embeddings'].shape) == (len(names), dim) and tuple(t['ok'].shape) == (len(names),))
     except Exception: return False  # unreadable or truncated: not done
 
-# %% ../nbs/07_data.ipynb #24146e4c
+# %% ../nbs/07_data.ipynb #a2108468
 def _shard_results(path:Path)->tuple[list, dict]:
     "A written shard's mask of the images read (booleans) and its failures `{image: reason}`."
     with safe_open(path, 'pt') as f: return f.get_tensor('ok').bool().tolist(), json.loads(f.metadata()['failed'])
 
-# %% ../nbs/07_data.ipynb #0c8f57ac
+# %% ../nbs/07_data.ipynb #046ecdbb
 def _store_meta(path:Path)->dict:
     "A finished store's `store.json`; an error when there is none or the store is unfinished."
     try: meta = json.loads((path/'store.json').read_text())
@@ -287,7 +291,7 @@ def _read_features(path:Path, shards:list, dim:int)->torch.Tensor:
         emb.append(t['embeddings']); ok.append(t['ok'].bool())
     return torch.cat(emb)[torch.cat(ok)] if emb else torch.zeros(0, dim)
 
-# %% ../nbs/07_data.ipynb #6e79eb00
+# %% ../nbs/07_data.ipynb #fd75c072
 class FeatureStore:
     "A finished feature store: `.embeddings` [n_images, d], `.images`, `.captions`, `.failed`, `.encoder_info`."
     def __init__(self, path:str|Path, # Folder written by `build_feature_store`
@@ -303,14 +307,14 @@ class FeatureStore:
 
     def __len__(self): return len(self.images)
 
-# %% ../nbs/07_data.ipynb #9f9b59fb
+# %% ../nbs/07_data.ipynb #f0a7a33a
 @patch
 def __repr__(self:FeatureStore):
     i = self.encoder_info
     return (f"FeatureStore({str(self.path)!r}: {len(self.images)} images, {len(self.captions)} captions, "
             f"{len(self.failed)} failed; {i['clip_model'] or 'custom encoder'} {i['image_feature']} d={i['dim']})")
 
-# %% ../nbs/07_data.ipynb #fc882289
+# %% ../nbs/07_data.ipynb #109e0de3
 def _encoder_differences(config:ClipCapConfig, model:ClipCapModel|None, info:dict)->list[str]:
     "How the image encoder of a model (`config`, and `model` for its weights) differs from the one `info` describes."
     name = config.clip_model if config.clip_config is None else None
@@ -325,7 +329,7 @@ def _encoder_differences(config:ClipCapConfig, model:ClipCapModel|None, info:dic
         problems.append("the model's image encoder has other weights")
     return problems
 
-# %% ../nbs/07_data.ipynb #f569bf05
+# %% ../nbs/07_data.ipynb #c4440c9c
 @patch
 def check_compatible(self:FeatureStore, config:ClipCapConfig|ClipCapModel, # A model config, or a model (its encoder's weights are compared too)
                     )->bool:
@@ -335,7 +339,7 @@ def check_compatible(self:FeatureStore, config:ClipCapConfig|ClipCapModel, # A m
         raise ClipcapError(f"{self.path}: features of another image encoder than the model's: {'; '.join(problems)}")
     return True
 
-# %% ../nbs/07_data.ipynb #d344bb72
+# %% ../nbs/07_data.ipynb #9d27f4a2
 @patch
 def load_encoder(self:FeatureStore)->ImageEncoder:
     "The image encoder that made these features (from the store's copy, CLIP's or open_clip's, else from its hub name)."
@@ -346,14 +350,14 @@ def load_encoder(self:FeatureStore)->ImageEncoder:
     if info['clip_model'] is None: raise ClipcapError(f"{self.path}: the store has no copy of its (custom) encoder")
     return build_encoder(cfg)
 
-# %% ../nbs/07_data.ipynb #0a1b4ec1
+# %% ../nbs/07_data.ipynb #12d8c486
 def _preprocessed(path:Path, preprocess)->tuple:
     "`(pixel_values, None)` of an image file, or `(None, reason)` when it cannot be read or preprocessed."
     try: return preprocess([load_image(path)])[0], None
     except ImageLoadError as e: return None, e.reason
     except Exception as e: return None, f"cannot preprocess ({type(e).__name__}: {e})"  # report it, go on with the rest
 
-# %% ../nbs/07_data.ipynb #65306490
+# %% ../nbs/07_data.ipynb #a471b620
 class _ImageBatches(torch.utils.data.Dataset):
     "Item i: the i-th batch `(shard, lo, hi, rows_read, pixel_values, {row: reason})`, read and preprocessed."
     def __init__(self, batches:list, paths:list, preprocess):  # preprocess: the encoder's picklable `preprocessor`
@@ -366,7 +370,7 @@ class _ImageBatches(torch.utils.data.Dataset):
         failed = {j: why for j, (px, why) in got.items() if px is None}
         return shard, lo, hi, rows, torch.stack([got[j][0] for j in rows]) if rows else None, failed
 
-# %% ../nbs/07_data.ipynb #89462283
+# %% ../nbs/07_data.ipynb #4b2fa106
 def _worker_init(_): torch.set_num_threads(1)
 
 def _batch_loader(todo:list, paths:list, encoder:ImageEncoder, batch_size:int, num_workers:int|None, device:torch.device):
@@ -378,14 +382,14 @@ def _batch_loader(todo:list, paths:list, encoder:ImageEncoder, batch_size:int, n
         worker_init_fn=_worker_init if num_workers else None, prefetch_factor=4 if num_workers else None,
         pin_memory=device.type == 'cuda')
 
-# %% ../nbs/07_data.ipynb #3b356ab4
+# %% ../nbs/07_data.ipynb #8128cbd3
 def _encoder_on(encoder:ImageEncoder, device:str|None)->tuple:
     "`(encoder, device)`: the encoder moved to `device` (None: a GPU when there is one), cast unless `set_precision` cast it."
     device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
     if encoder.precision not in (None, *PLANS): return encoder.to(device), device  # already cast by `set_precision`
     return encoder.to(device, torch.float16 if device.type == 'cuda' else torch.float32), device
 
-# %% ../nbs/07_data.ipynb #4503109e
+# %% ../nbs/07_data.ipynb #aab385bf
 class _Shard:
     "A shard being encoded: its features and its mask of images read fill in as its batches arrive."
     def __init__(self, lo:int, hi:int, dim:int):
@@ -398,7 +402,7 @@ class _Shard:
         self.failed.update(failed); self.left -= n
         return self.left == 0
 
-# %% ../nbs/07_data.ipynb #b868b6f8
+# %% ../nbs/07_data.ipynb #12a9f6e6
 def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `names[lo:hi]`
                   names:list, # Every image of the store, in order
                   images_dir:str|Path, # Folder the names are relative to
@@ -423,7 +427,7 @@ def encode_shards(todo:list, # Shards to write: `(k, lo, hi)`, each covering `na
                 _write_shard(feature_shard_path(out_dir, k), s.emb, s.ok, names[s.lo:s.lo + len(s.ok)], s.lo, s.failed, encoder_sha)
                 del shards[k]
 
-# %% ../nbs/07_data.ipynb #f5bbc115
+# %% ../nbs/07_data.ipynb #3ee062b8
 def _images_dir(captions, images_dir)->Path:
     "The folder the image names are relative to: `images_dir`, else the captions file's folder."
     if images_dir is None:
@@ -432,7 +436,7 @@ def _images_dir(captions, images_dir)->Path:
     if not Path(images_dir).is_dir(): raise SettingsError(f"{{images_dir}} {path_text(images_dir)}: no such folder", 'images_dir')
     return Path(images_dir)
 
-# %% ../nbs/07_data.ipynb #c3f718a0
+# %% ../nbs/07_data.ipynb #e3ac9e65
 def _store_plan(names:list, shard_size:int, info:dict)->dict:
     "What a store is made of: its images, their number, the shard size and the encoder (fingerprints)."
     return dict(images_sha1=fingerprint(names), n_planned=len(names), shard_size=shard_size, encoder_sha1=fingerprint(info))
@@ -450,13 +454,13 @@ def _start_store(out:Path, plan:dict, info:dict, overwrite:bool):
             for p in (out/'shards').glob('shard-*.safetensors'): p.unlink()
     write_json(out/'store.json', dict(complete=False, plan=plan, encoder_info=info))
 
-# %% ../nbs/07_data.ipynb #ee2d8453
+# %% ../nbs/07_data.ipynb #4504ff07
 def _save_encoder(enc:ImageEncoder, d:Path):
     "Write the encoder (weights and preprocessing) to folder `d`, atomically and without progress bars; kept when there."
     if d.is_dir(): return
     with atomic_folder(d) as tmp, quiet_loading(): enc.save_pretrained(tmp)
 
-# %% ../nbs/07_data.ipynb #ccb04672
+# %% ../nbs/07_data.ipynb #acbba9da
 def _write_indexes(out:Path, df:pd.DataFrame, kept:list):
     "`images.csv` of the images read, in order (row i is embedding i), and `captions.csv` of their captions."
     idx = {n: i for i, n in enumerate(kept)}
@@ -466,7 +470,7 @@ def _write_indexes(out:Path, df:pd.DataFrame, kept:list):
     write_csv(out/'captions.csv', [dict(image_idx=idx[im], caption=c, split=sp) for im, c, sp in zip(caps.image, caps.caption, caps.split)],
               ['image_idx', 'caption', 'split'])
 
-# %% ../nbs/07_data.ipynb #5d831ca7
+# %% ../nbs/07_data.ipynb #a496f710
 def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, info:dict, plan:dict)->FeatureStore:
     "Write the indexes of a store whose shards are all done, mark it complete, and open it."
     ok, failed = [], {}
@@ -483,7 +487,7 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, info:dict, pla
                             "folder right? (rerun with the right one, and {overwrite})", 'overwrite')
     return FeatureStore(out)
 
-# %% ../nbs/07_data.ipynb #804bc38e
+# %% ../nbs/07_data.ipynb #5a5d508b
 def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `read_captions` format) or a caption table
                         images_dir:str|Path|None, # Folder the image names are relative to (default: the captions file's folder)
                         out_dir:str|Path, # Folder of the store (created; an unfinished store there is resumed)
@@ -518,7 +522,7 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
     (runner or encode_shards)(todo, names, images_dir, enc, plan['encoder_sha1'], out, batch_size, device, num_workers, progress)
     return _finalize(out, df, names, shards, info, plan)
 
-# %% ../nbs/07_data.ipynb #85fad6cf
+# %% ../nbs/07_data.ipynb #50d7b457
 def _unpickle(path:Path, trust_pickle:bool):
     "The object pickled in `path`, when `trust_pickle` says its source is trusted."
     if not trust_pickle:
@@ -526,7 +530,7 @@ def _unpickle(path:Path, trust_pickle:bool):
                             "read: only for a file you made yourself or whose source you trust", 'trust_pickle')
     with open(path, 'rb') as f: return pickle.load(f)
 
-# %% ../nbs/07_data.ipynb #1464ba62
+# %% ../nbs/07_data.ipynb #497788d1
 def _legacy_features(data, path)->tuple:
     "`(embeddings, [(image, caption, row)], preset)` of clipgpt's or ClipCap's unpickled data set."
     if isinstance(data, dict) and 'clip_embedding' in data:  # ClipCap: one tensor, and captions that point into it
@@ -537,7 +541,7 @@ def _legacy_features(data, path)->tuple:
         return emb, [(str(n), str(c).strip(), i) for i, (n, _, c) in enumerate(data)], 'clipgpt-L'
     raise ClipcapError(f"{path}: not a dataset.pkl of clipgpt or of ClipCap (got {type(data).__name__})")
 
-# %% ../nbs/07_data.ipynb #4d9e1d00
+# %% ../nbs/07_data.ipynb #a2f03d81
 def import_legacy_pickle(path:str|Path, # clipgpt's dataset.pkl, or a ClipCap parse_coco/parse_conceptual .pkl
                          out_dir:str|Path, # Folder of the new feature store
                          trust_pickle:bool=False, # Must be True: unpickling can run arbitrary code, so only for files you trust
@@ -561,14 +565,14 @@ def import_legacy_pickle(path:str|Path, # clipgpt's dataset.pkl, or a ClipCap pa
     _write_shard(feature_shard_path(out, 0), emb[[first[n] for n in names]].contiguous(), ok, names, 0, {}, plan['encoder_sha1'])
     return _finalize(out, df, names, [(0, 0, len(names))], info, plan)
 
-# %% ../nbs/07_data.ipynb #0f525228
+# %% ../nbs/07_data.ipynb #6fed8069
 def collate_captions(items:list, # `CaptionDataset` items: dicts of image_embeds [d] and input_ids [t] (ending with EOS)
                     )->dict:
     "Stack image features and right-pad captions with their EOS: dict(image_embeds, input_ids, attention_mask, labels)."
     captions = pad_with_eos([it['input_ids'] for it in items], int(items[0]['input_ids'][-1]))
     return dict(image_embeds=torch.stack([it['image_embeds'] for it in items]), **captions)
 
-# %% ../nbs/07_data.ipynb #77727bb6
+# %% ../nbs/07_data.ipynb #796824bc
 def _caption_token_ids(tokenizer, captions:list, max_length:int)->list[torch.Tensor]:
     "Each caption's token ids, EOS appended, truncated to `max_length` (tokenised 4096 at a time)."
     ids = []
@@ -577,7 +581,7 @@ def _caption_token_ids(tokenizer, captions:list, max_length:int)->list[torch.Ten
         ids += [row[:n].clone() for row, n in zip(t['input_ids'], t['attention_mask'].sum(1).tolist())]
     return ids
 
-# %% ../nbs/07_data.ipynb #1d36ef82
+# %% ../nbs/07_data.ipynb #6d42a83d
 class CaptionDataset(torch.utils.data.Dataset):
     "Captions of one split of a feature store with their images' features, tokenised for training."
     def __init__(self, store:FeatureStore|str|Path, # A feature store or its folder
@@ -599,7 +603,7 @@ class CaptionDataset(torch.utils.data.Dataset):
         self._count = torch.bincount(self.image_idx)[self.images]
         self.set_epoch(0)
 
-# %% ../nbs/07_data.ipynb #d321336d
+# %% ../nbs/07_data.ipynb #38279618
 @patch
 def set_epoch(self:CaptionDataset, epoch:int, # The epoch about to start
              ):
@@ -607,7 +611,7 @@ def set_epoch(self:CaptionDataset, epoch:int, # The epoch about to start
     g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
     self._pick = self._order[self._start + (torch.rand(len(self.images), generator=g) * self._count).long()]
 
-# %% ../nbs/07_data.ipynb #51317a4e
+# %% ../nbs/07_data.ipynb #1f8d917f
 @patch
 def __len__(self:CaptionDataset): return len(self.images) if self.one_caption_per_image else len(self.captions)
 
@@ -616,7 +620,7 @@ def __getitem__(self:CaptionDataset, i:int):
     j = int(self._pick[i]) if self.one_caption_per_image else i
     return dict(image_embeds=self.store.embeddings[self.image_idx[j]], input_ids=self.ids[j])
 
-# %% ../nbs/07_data.ipynb #a5d43ecb
+# %% ../nbs/07_data.ipynb #a8f266ed
 @patch
 def loader(self:CaptionDataset, batch_size:int=TrainConfig.batch_size, # Items a batch
            shuffle:bool|None=None, # Shuffle the items (default: for the train split)
@@ -626,7 +630,7 @@ def loader(self:CaptionDataset, batch_size:int=TrainConfig.batch_size, # Items a
     return torch.utils.data.DataLoader(self, batch_size=batch_size, shuffle=self.split == 'train' if shuffle is None else shuffle,
                                        collate_fn=collate_captions, **kwargs)
 
-# %% ../nbs/07_data.ipynb #06e25d89
+# %% ../nbs/07_data.ipynb #c41b5c6c
 _RGB = dict(red=(220, 30, 30), green=(30, 170, 50), blue=(40, 70, 230), yellow=(245, 225, 30), purple=(140, 40, 180),
             orange=(250, 140, 20), white=(250, 250, 250), black=(15, 15, 15))
 
@@ -647,7 +651,7 @@ def _draw_shape(draw:ImageDraw.ImageDraw, shape:str, box:tuple, fill:tuple):
         draw.rectangle((cx - w, y0, cx + w, y1), fill=fill); draw.rectangle((x0, cy - w, x1, cy + w), fill=fill)
     else: raise ClipcapError(f"unknown shape {shape!r}; known: {SHAPES}")
 
-# %% ../nbs/07_data.ipynb #adf615cf
+# %% ../nbs/07_data.ipynb #6d0d343a
 _INVERSE = {'above': 'below', 'below': 'above', 'left of': 'right of', 'right of': 'left of', 'next to': 'next to'}
 
 def _check_scene(n_objects:int, vary:tuple, colours:tuple, relations:tuple):
@@ -657,7 +661,7 @@ def _check_scene(n_objects:int, vary:tuple, colours:tuple, relations:tuple):
     if unknown := set(colours) - set(_RGB): raise ClipcapError(f"colours: no RGB value for {unknown}")
     if unknown := set(relations) - set(_INVERSE): raise ClipcapError(f"relations: unknown {unknown}")
 
-# %% ../nbs/07_data.ipynb #d753dbd6
+# %% ../nbs/07_data.ipynb #b6c0945e
 def random_scene(rng:random.Random, # The generator every choice is drawn from
                  n_objects:int=1, # 1 or 2 objects
                  vary:tuple=('colour', 'shape'), # Attributes drawn at random: any of 'colour', 'shape', 'size'; the others stay fixed
@@ -673,7 +677,7 @@ def random_scene(rng:random.Random, # The generator every choice is drawn from
     swap = rel in ('below', 'right of') or (rel == 'next to' and rng.random() < 0.5)
     return dict(objects=objects, relation=rel, swap=swap)
 
-# %% ../nbs/07_data.ipynb #f915e2c2
+# %% ../nbs/07_data.ipynb #833059e3
 def _article(words:str)->str:
     "`words` with their indefinite article."
     return ('an ' if words[0] in 'aeiou' else 'a ') + words
@@ -686,7 +690,7 @@ def scene_captions(scene:dict, # From `random_scene`
     a, b = f"{nps[0]} {scene['relation']} {nps[1]}", f"{nps[1]} {_INVERSE[scene['relation']]} {nps[0]}"
     return [a, b, f"a photo of {a}", f"a photo of {b}"]
 
-# %% ../nbs/07_data.ipynb #6921a6cd
+# %% ../nbs/07_data.ipynb #f1c610b8
 def _regions(scene:dict, S:int)->list[tuple]:
     "The box of each object of a scene on an S×S picture: the whole, or the halves (top/bottom or left/right) in the scene's order."
     if len(scene['objects']) == 1: regions = [(0, 0, S, S)]
@@ -710,7 +714,7 @@ def draw_scene(scene:dict, # From `random_scene`
         _draw_shape(draw, o['shape'], (ox, oy, ox + side, oy + side), _RGB[o['colour']])
     return img
 
-# %% ../nbs/07_data.ipynb #6975a6c2
+# %% ../nbs/07_data.ipynb #7dcd4555
 def make_synthetic_dataset(out_dir:str|Path, # Folder to write (`results.csv` and `images/`)
                            n_images:int, # How many images
                            random_seed:int=0, # Same seed, same files
