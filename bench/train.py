@@ -9,7 +9,7 @@ The machine may be shared, so only the ratio measured within one run means anyth
 
     python bench/train.py [--batch 16] [--steps 6] [--rounds 2]
 """
-import argparse, json, shutil, tempfile, time, warnings
+import argparse, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
@@ -41,9 +41,9 @@ def plain_loop(model, store, batch, steps, seed=100):
     return n / (time.perf_counter() - t0)
 
 def ours(model, store, batch, steps, out):
-    run = train(model, store, out, epochs=1, batch_size=batch, lr=1e-4, warmup_steps=0, grad_clip=1.3, num_samples=0, log_every=steps,
+    t = train(model, store, out, epochs=1, batch_size=batch, lr=1e-4, warmup_steps=0, grad_clip=1.3, num_samples=0, log_every=steps,
                 progress=False)
-    return json.loads((run / 'metrics.json').read_text())['epochs'][0]['samples_per_s']
+    return t.state.logs['epochs'][0]['samples_per_s']
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

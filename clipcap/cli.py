@@ -497,13 +497,10 @@ def train_command(args)->int:
     if args.size and args.preset: raise UsageError("give --size or --preset, not both")
     TrainConfig(**{k: v for k, v in over.items()})  # every value checked before anything loads
     from clipcap.train import train
-    if args.checkpoint:
-        ck = Path(args.checkpoint)
-        if not ck.exists() and (Path(args.out) / ck).exists(): ck = Path(args.out) / ck
-        run = train(data=args.data, out_dir=args.out, resume=ck, **over)
-    else: run = train(args.preset or size_preset(args.size or 'S'), args.data, args.out, **over)
-    m = json.loads((run / 'metrics.json').read_text())
-    print(f"run folder: {run}" + (f"; best validation loss {m['best']['val_loss']:.4f} (epoch {m['best']['epoch']})" if m['best'] else ''))
+    t = train(data=args.data, out_dir=args.out, resume=args.checkpoint, **over) if args.checkpoint else \
+        train(args.preset or size_preset(args.size or 'S'), args.data, args.out, **over)
+    best = t.state.best
+    print(f"run folder: {t.out}" + (f"; best validation loss {best['val_loss']:.4f} (epoch {best['epoch']})" if best else ''))
 
 # %% ../nbs/18_cli.ipynb #d8f830f3
 def evaluate_parser()->argparse.ArgumentParser:

@@ -87,10 +87,10 @@ def train_shapes_model(folder:str|Path, # Model folder to write (replaced whole 
         pictures = write_shapes(work/'pictures', recipe.n_images, recipe.seed, recipe).parent/'images'
         store = build_feature_store(pictures.parent/'results.csv', pictures, work/'store', encoder=model, ratios=(0.8, 0.1, 0.1),
                                     batch_size=256, num_workers=0, progress=False)
-        run = train(model, store, work/'run', epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr, warmup_steps=20,
-                    seed=recipe.seed, num_samples=0, log_every=50, progress=progress)
+        trained = train(model, store, work/'run', epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr, warmup_steps=20,
+                        seed=recipe.seed, num_samples=0, log_every=50, progress=progress)
         with atomic_folder(folder) as d:
-            shutil.copytree(run/'last', d, dirs_exist_ok=True)
+            shutil.copytree(trained.out/'last', d, dirs_exist_ok=True)
             write_json(d/'recipe.json', dict(recipe=asdict(recipe), clipcap=clipcap.__version__))
     return folder
 
