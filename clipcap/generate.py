@@ -15,10 +15,11 @@ from transformers import (DynamicCache, LogitsProcessorList, MinNewTokensLengthL
                           NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
                           TopKLogitsWarper, TopPLogitsWarper)
 from transformers.activations import GELUTanh, NewGELUActivation
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['clean_caption', 'GenerationOutput', 'Decoded', 'generate', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
-           'int8_blocks', 'caption_agreement', 'precision_agreement']
+__all__ = ['clean_caption', 'GenerationOutput', 'Decoded', 'LowPrecisionHead', 'low_precision_head', 'fast_decoding',
+           'int8_blocks', 'generate', 'caption_agreement', 'precision_agreement']
 
 # %% ../nbs/06_generate.ipynb #77d477c7
 def clean_caption(text:str, # Decoded caption text
@@ -44,10 +45,13 @@ class Decoded:
     scores:torch.Tensor # [N] total log-probability (EOS included) / length ** length_penalty
     keep:torch.Tensor # [N] tokens of each row that are the caption (no final EOS)
 
-    def captions(self, tokenizer)->tuple[list, list]:
-        "(token ids, cleaned caption) of each row."
-        ids = [row[:k] for row, k in zip(self.tokens.tolist(), self.keep.tolist())]
-        return ids, [clean_caption(t) for t in tokenizer.batch_decode(ids)]
+# %% ../nbs/06_generate.ipynb #8aeeac0e
+@patch
+def captions(self:Decoded, tokenizer, # Decodes token ids (`batch_decode`)
+            )->tuple[list, list]:
+    "(token ids, cleaned caption) of each row."
+    ids = [row[:k] for row, k in zip(self.tokens.tolist(), self.keep.tolist())]
+    return ids, [clean_caption(t) for t in tokenizer.batch_decode(ids)]
 
 # %% ../nbs/06_generate.ipynb #a9d1c3e0
 class _Rows:
@@ -57,29 +61,37 @@ class _Rows:
         self.total, self.lengths = torch.zeros(n, device=device), torch.full((n,), max_tokens, device=device)
         self.live, self.done = torch.arange(n, device=device), torch.zeros(n, dtype=torch.bool, device=device)  # the batch's rows
 
-    def so_far(self, step:int)->torch.Tensor: return self.tokens[self.live, :step]  # the batch's tokens until now
+# %% ../nbs/06_generate.ipynb #42ecaca7
+@patch
+def so_far(self:_Rows, step:int)->torch.Tensor:
+    "The tokens of the rows the batch holds, until `step`."
+    return self.tokens[self.live, :step]
 
-    def add(self, step:int, nxt:torch.Tensor, logp:torch.Tensor, stops:torch.Tensor)->torch.Tensor:
-        "Record the batch's next tokens (EOS in rows that have ended) and their log-probabilities; the tokens."
-        nxt = nxt.masked_fill(self.done, self.eos)
-        self.tokens[self.live, step] = nxt
-        self.total[self.live] += logp.masked_fill(self.done, 0)
-        ended = ~self.done & torch.isin(nxt, stops)
-        self.lengths[self.live[ended]] = step + 1
-        self.done |= ended
-        return nxt
+# %% ../nbs/06_generate.ipynb #4e6e6bbc
+@patch
+def add(self:_Rows, step:int, nxt:torch.Tensor, logp:torch.Tensor, stops:torch.Tensor)->torch.Tensor:
+    "Record the batch's next tokens (EOS in rows that have ended) and their log-probabilities; the tokens."
+    nxt = nxt.masked_fill(self.done, self.eos)
+    self.tokens[self.live, step] = nxt
+    self.total[self.live] += logp.masked_fill(self.done, 0)
+    ended = ~self.done & torch.isin(nxt, stops)
+    self.lengths[self.live[ended]] = step + 1
+    self.done |= ended
+    return nxt
 
-    def drop_finished(self, cache)->torch.Tensor|None:
-        "When a quarter of the batch has ended: the positions of the rows that stay (at least `MIN_ROWS`), the cache cut to them."
-        n, going = len(self.done), int((~self.done).sum())
-        stay = max(going, min(n, MIN_ROWS))
-        if n - stay < max(1, n // 4): return None
-        keep = self.done.int().argsort(stable=True)[:stay].sort().values  # rows still going first, then finished ones
-        cache.reorder_cache(keep)
-        self.live, self.done = self.live[keep], self.done[keep]
-        return keep
+# %% ../nbs/06_generate.ipynb #3f2385d5
+@patch
+def drop_finished(self:_Rows, cache)->torch.Tensor|None:
+    "When a quarter of the batch has ended: the positions of the rows that stay (at least `MIN_ROWS`), the cache cut to them."
+    n, going = len(self.done), int((~self.done).sum())
+    stay = max(going, min(n, MIN_ROWS))
+    if n - stay < max(1, n // 4): return None
+    keep = self.done.int().argsort(stable=True)[:stay].sort().values  # rows still going first, then finished ones
+    cache.reorder_cache(keep)
+    self.live, self.done = self.live[keep], self.done[keep]
+    return keep
 
-# %% ../nbs/06_generate.ipynb #0e169ae0
+# %% ../nbs/06_generate.ipynb #19bf580b
 def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
     "The logits processors Hugging Face's `generate` builds for these options, in its order."
     ps = LogitsProcessorList()
@@ -92,6 +104,21 @@ def _processors(c:DecodeConfig, eos:int, device)->LogitsProcessorList:
         if c.top_p < 1.0: ps.append(TopPLogitsWarper(c.top_p))
     return ps
 
+# %% ../nbs/06_generate.ipynb #1d564259
+def _clipgpt_input(gpt, # The decoder (a Hugging Face GPT-2)
+                   start:torch.Tensor, # [N, K+1, E]: wte(BOS), then the prefix
+                   pos:torch.Tensor, # [K+1, E]: the start positions' wpe
+                   rows:_Rows, # The captions so far
+                   step:int, cache)->tuple:
+    "What the decoder reads at `step` in clipgpt's layout, and how: (embeddings, keyword arguments)."
+    wte, wpe, K, dev = gpt.transformer.wte, gpt.transformer.wpe, start.shape[1] - 1, start.device
+    if step == 0: return start + pos, dict(use_cache=False)  # step 0: wpe by hand once, GPT-2's on top
+    if step == 1:  # the start positions now carry wpe three times, generated tokens twice
+        x = torch.cat([(start + pos) + pos, wte(rows.so_far(1)) + wpe(torch.tensor([K + 1], device=dev))], 1)
+        return x, dict(cache=cache, use_cache=True)
+    return wte(rows.so_far(step)[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
+
+# %% ../nbs/06_generate.ipynb #0e169ae0
 def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "Decode in clipgpt's layout with a KV cache (greedy search or sampling)."
     if c.beams > 1:
@@ -99,65 +126,61 @@ def _generate_clipgpt(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
                             "checkpoints, config.clipgpt_layout=True): use greedy decoding or sampling", 'beams')
     gpt, eos = model.gpt, model.eos_token_id
     bos = model.tokenizer.bos_token_id if model.tokenizer.bos_token_id is not None else eos
-    wte, wpe = gpt.transformer.wte, gpt.transformer.wpe
     prefix = prefix.repeat_interleave(c.nbest, 0)
     N, K, dev = prefix.shape[0], prefix.shape[1], prefix.device
     processors, rows, stops = _processors(c, eos, dev), _Rows(N, c.max_tokens, eos, dev), torch.tensor([eos], device=dev)
-    start = torch.cat([wte(torch.full((N, 1), bos, device=dev)), prefix], 1)
-    pos = wpe(torch.arange(K + 1, device=dev))
-    cache = None
+    start = torch.cat([gpt.transformer.wte(torch.full((N, 1), bos, device=dev)), prefix], 1)
+    pos, cache = gpt.transformer.wpe(torch.arange(K + 1, device=dev)), DynamicCache(config=gpt.config)
     for step in range(c.max_tokens):
-        if step == 0: x, kw = (start + pos), dict(use_cache=False)  # step 0: wpe by hand once, GPT-2's on top
-        elif step == 1:  # the start positions now carry wpe three times, generated tokens twice
-            cache = DynamicCache(config=gpt.config)
-            x = torch.cat([(start + pos) + pos, wte(rows.so_far(1)) + wpe(torch.tensor([K + 1], device=dev))], 1)
-            kw = dict(cache=cache, use_cache=True)
-        else:
-            x, kw = wte(rows.so_far(step)[:, -1:]) + wpe(torch.tensor([K + step], device=dev)), dict(cache=cache, use_cache=True)
-        logits = gpt(inputs_embeds=x, logits_to_keep=1, **kw).logits[:, -1].float()
-        scores = processors(rows.so_far(step), logits)
+        x, kw = _clipgpt_input(gpt, start, pos, rows, step, cache)
+        scores = processors(rows.so_far(step), gpt(inputs_embeds=x, logits_to_keep=1, **kw).logits[:, -1].float())
         nxt = torch.multinomial(scores.softmax(-1), 1)[:, 0] if c.do_sample else scores.argmax(-1)  # greedy: no softmax
         rows.add(step, nxt, scores.gather(1, nxt[:, None])[:, 0] - scores.logsumexp(-1), stops)
         if rows.done.all(): break
-        if cache is not None and not c.do_sample: rows.drop_finished(cache)
+        if step > 0 and not c.do_sample: rows.drop_finished(cache)  # the cache holds the rows from step 1 on
     lengths = rows.lengths
-    return Decoded(rows.tokens[:, :step + 1], rows.total / lengths.float() ** c.length_penalty, (lengths - 1).clamp(min=0))  # the original decoded all but the last token
+    return Decoded(rows.tokens[:, :step + 1], rows.total / lengths.float() ** c.length_penalty, (lengths - 1).clamp(min=0))  # clipgpt decoded all but the last token
+
+# %% ../nbs/06_generate.ipynb #ef0a696c
+def _hf_options(c:DecodeConfig, eos:int)->dict:
+    "Every option of Hugging Face's `generate` these settings mean, given explicitly."
+    extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only what applies: HF warns of nothing
+    return dict(max_new_tokens=c.max_tokens, min_new_tokens=c.min_tokens, num_beams=c.beams, num_return_sequences=c.nbest,
+                do_sample=c.do_sample, repetition_penalty=c.repetition_penalty, no_repeat_ngram_size=c.no_repeat_ngram,
+                length_penalty=c.length_penalty, eos_token_id=eos, pad_token_id=eos, bos_token_id=eos, use_cache=True,
+                return_dict_in_generate=True, output_scores=True, **extra)  # output_scores: without it, no sequences_scores
 
 # %% ../nbs/06_generate.ipynb #4310ab29
 def _generate_hf(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "Hugging Face's beam search (`model.gpt.generate`)."
     if c.stop_at_period: raise SettingsError("{beam_search} 'hf' can't stop at '.': use {beam_search} 'clipcap', or turn {stop_at_period} off", 'beam_search', 'stop_at_period')
     eos = model.eos_token_id
-    extra = dict(temperature=c.temperature, top_k=c.top_k, top_p=c.top_p) if c.do_sample else {}  # only what applies: HF warns of nothing
     mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)
     with warnings.catch_warnings():  # penalties on new tokens only is what we want: the prompt is a prefix, not tokens
         warnings.filterwarnings('ignore', message='Passing `(repetition_penalty|no_repeat_ngram_size)` with `inputs_embeds`')
-        out = model.gpt.generate(inputs_embeds=prefix, attention_mask=mask, max_new_tokens=c.max_tokens,
-                                 min_new_tokens=c.min_tokens, num_beams=c.beams, num_return_sequences=c.nbest,
-                                 do_sample=c.do_sample, repetition_penalty=c.repetition_penalty,
-                                 no_repeat_ngram_size=c.no_repeat_ngram, length_penalty=c.length_penalty, eos_token_id=eos,
-                                 pad_token_id=eos, bos_token_id=eos, use_cache=True, return_dict_in_generate=True,
-                                 output_scores=True, **extra)  # output_scores: without it, no sequences_scores
+        out = model.gpt.generate(inputs_embeds=prefix, attention_mask=mask, **_hf_options(c, eos))
     is_eos = out.sequences == eos
     keep = torch.where(is_eos.any(1), is_eos.int().argmax(1), out.sequences.shape[1])  # up to each row's first EOS
     return Decoded(out.sequences, out.sequences_scores.float(), keep)
 
-
-# %% ../nbs/06_generate.ipynb #9e960be8
+# %% ../nbs/06_generate.ipynb #adae4deb
 def _stop_ids(model, c:DecodeConfig)->torch.Tensor:
     "Token ids that end a caption: EOS, and '.' when `c.stop_at_period`."
     ids = [model.eos_token_id] + ([model.tokenizer('.').input_ids[0]] if c.stop_at_period else [])
     return torch.tensor(ids, device=model.device)
 
+# %% ../nbs/06_generate.ipynb #662005d8
 def _next_logits(gpt, x:torch.Tensor, cache)->torch.Tensor:
     "Logits [N, V] of the next token after feeding `x` [N, t, E] through the cache."
     return gpt(inputs_embeds=x, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1].float()
 
+# %% ../nbs/06_generate.ipynb #87b43bbb
 def _kept(tokens:torch.Tensor, lengths:torch.Tensor, eos:int)->torch.Tensor:
     "Tokens to decode per row: its length, less a final EOS (a final '.' is kept)."
     last = tokens.gather(1, (lengths.long() - 1).clamp(min=0)[:, None])[:, 0]
     return lengths.long() - (last == eos).long()
 
+# %% ../nbs/06_generate.ipynb #9e960be8
 def _generate_loop(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "Greedy search or sampling that stops at EOS (and '.'); ClipCap's beams when asked for."
     if c.beams > 1: return _clipcap_beams(model, prefix, c)
@@ -175,73 +198,58 @@ def _generate_loop(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     tokens = rows.tokens[:, :step + 1]
     return Decoded(tokens, rows.total / rows.lengths ** c.length_penalty, _kept(tokens, rows.lengths, eos))
 
+# %% ../nbs/06_generate.ipynb #42528528
+class _Beams:
+    "ClipCap's beams, `W` per image: tokens, summed log-probabilities, lengths up to the stop, and which have stopped."
+    def __init__(self, first:torch.Tensor, # [B, V] log-probabilities of the first token
+                 W:int, # Beams per image
+                 stops:torch.Tensor, eos:int, length_penalty:float):
+        scores, tokens = first.topk(W, -1)  # the first step: the W most likely tokens
+        self.scores, self.tokens = scores.reshape(-1), tokens.reshape(-1, 1)
+        self.lengths, self.stopped = torch.ones(len(self.scores), device=first.device), torch.isin(self.tokens[:, 0], stops)
+        self.W, self.stops, self.eos, self.lp = W, stops, eos, length_penalty
+
+# %% ../nbs/06_generate.ipynb #6ccf7a65
+@patch
+def step(self:_Beams, logp:torch.Tensor, # [B*W, V] log-probabilities of each beam's next token (changed in place)
+        )->torch.Tensor:
+    "Keep each image's `W` best candidates (a finished beam's one candidate: itself); the beam each comes from."
+    B, W, V, dev = len(self.scores) // self.W, self.W, logp.shape[-1], logp.device
+    logp[self.stopped] = -torch.inf
+    logp[self.stopped, self.eos] = 0  # a finished beam's one candidate: itself, its score unchanged
+    new_len = self.lengths + (~self.stopped).float()
+    top, idx = ((self.scores[:, None] + logp) / new_len[:, None] ** self.lp).view(B, W * V).topk(W, -1)
+    src, tok = (idx // V + torch.arange(B, device=dev)[:, None] * W).reshape(-1), (idx % V).reshape(-1)
+    finished = self.stopped.view(B, W).all(1).repeat_interleave(W)  # an image whose beams all ended stays as it is
+    src, tok = torch.where(finished, torch.arange(B * W, device=dev), src), torch.where(finished, self.eos, tok)
+    self.lengths = torch.where(finished, self.lengths, new_len[src])
+    self.scores = torch.where(finished, self.scores, top.reshape(-1) * self.lengths ** self.lp)
+    self.tokens, self.stopped = torch.cat([self.tokens[src], tok[:, None]], 1), self.stopped[src] | torch.isin(tok, self.stops)
+    return src
+
+# %% ../nbs/06_generate.ipynb #0b9670e8
+@patch
+def best(self:_Beams, nbest:int)->Decoded:
+    "Each image's `nbest` beams, ranked by their score over their length (to the power `length_penalty`)."
+    B = len(self.scores) // self.W
+    ranked = (self.scores / self.lengths ** self.lp).view(B, self.W)
+    best = (ranked.argsort(-1, descending=True)[:, :nbest] + torch.arange(B, device=ranked.device)[:, None] * self.W).reshape(-1)
+    return Decoded(self.tokens[best], ranked.view(-1)[best], _kept(self.tokens[best], self.lengths[best], self.eos))
+
 # %% ../nbs/06_generate.ipynb #f79bb53f
 def _clipcap_beams(model, prefix:torch.Tensor, c:DecodeConfig)->Decoded:
     "ClipCap's beam search, batched: each image's `nbest` best beams."
     if c.do_sample: raise SettingsError("{beam_search} 'clipcap' does not sample: drop the sampling options, or use {beam_search} 'hf'", 'beam_search')
-    gpt, wte, stops, eos, W, lp = model.gpt, model.gpt.transformer.wte, _stop_ids(model, c), model.eos_token_id, c.beams, c.length_penalty
-    B, dev = prefix.shape[0], prefix.device
+    gpt, stops, dev = model.gpt, _stop_ids(model, c), prefix.device
     processors, cache = _processors(c, stops.tolist(), dev), DynamicCache(config=gpt.config)
-    first = processors(torch.empty((B, 0), dtype=torch.long, device=dev), _next_logits(gpt, prefix, cache)).log_softmax(-1)
-    scores, tokens = first.topk(W, -1)  # the first step: the W most likely tokens
-    scores, tokens, rows = scores.reshape(-1), tokens.reshape(-1, 1), torch.arange(B * W, device=dev)
-    cache.reorder_cache(rows // W)  # each image's cache, once per beam
-    lengths, stopped = torch.ones(B * W, device=dev), torch.isin(tokens[:, 0], stops)
+    first = processors(torch.empty((prefix.shape[0], 0), dtype=torch.long, device=dev), _next_logits(gpt, prefix, cache)).log_softmax(-1)
+    beams = _Beams(first, c.beams, stops, model.eos_token_id, c.length_penalty)
+    cache.reorder_cache(torch.arange(len(beams.scores), device=dev) // c.beams)  # each image's cache, once per beam
     for _ in range(1, c.max_tokens):
-        if stopped.all(): break
-        logp = processors(tokens, _next_logits(gpt, wte(tokens[:, -1:]), cache)).log_softmax(-1)
-        logp[stopped] = -torch.inf
-        logp[stopped, eos] = 0  # a finished beam's one candidate: itself, its score unchanged
-        V = logp.shape[-1]
-        new_len = lengths + (~stopped).float()
-        top, idx = ((scores[:, None] + logp) / new_len[:, None] ** lp).view(B, W * V).topk(W, -1)
-        src, tok = (idx // V + torch.arange(B, device=dev)[:, None] * W).reshape(-1), (idx % V).reshape(-1)
-        finished = stopped.view(B, W).all(1).repeat_interleave(W)  # an image whose beams all ended stays as it is
-        src, tok = torch.where(finished, rows, src), torch.where(finished, eos, tok)
-        lengths = torch.where(finished, lengths, new_len[src])
-        scores = torch.where(finished, scores, top.reshape(-1) * lengths ** lp)
-        tokens, stopped = torch.cat([tokens[src], tok[:, None]], 1), stopped[src] | torch.isin(tok, stops)
-        cache.reorder_cache(src)
-    ranked = (scores / lengths ** lp).view(B, W)
-    best = (ranked.argsort(-1, descending=True)[:, :c.nbest] + torch.arange(B, device=dev)[:, None] * W).reshape(-1)
-    return Decoded(tokens[best], ranked.view(-1)[best], _kept(tokens[best], lengths[best], eos))
-
-# %% ../nbs/06_generate.ipynb #050bba10
-def generate(model, # A `ClipCapModel`
-             image_embeds:torch.Tensor, # [B, d] image features, or [B, K, E] prefixes already mapped
-             decode:DecodeConfig|dict|None=None, # How to decode (default: `DecodeConfig()`)
-             **options, # Changes to `decode`, by `DecodeConfig`'s names: beams, nbest, temperature, max_tokens, ...
-            )->GenerationOutput:
-    "Captions for a batch of image features (or prefixes): one decoding path for every caller."
-    c = decode_config(decode, **options).for_model(model)  # options left at None: the model's profile
-    x = torch.as_tensor(image_embeds)
-    want = {2: ('image features', model.config.image_dim), 3: ('prefixes', model.embed_dim)}
-    if x.ndim not in want or (want[x.ndim][1] is not None and x.shape[-1] != want[x.ndim][1]):
-        raise ClipcapError(f"generate expects image features [B, {model.config.image_dim}] or prefixes "
-                         f"[B, K, {model.embed_dim}], got a tensor of shape {tuple(x.shape)}")
-    if x.shape[0] == 0: return GenerationOutput([], [], [], [])
-    clipgpt, was_training = model.config.clipgpt_layout, model.training
-    if clipgpt and c.stop_at_period: raise SettingsError("{stop_at_period} is not available for models in clipgpt's layout (converted clipgpt checkpoints)", 'stop_at_period')
-    room = model.gpt.config.n_positions - model.config.prefix_length - clipgpt  # positions left after the prefix (and clipgpt's start token)
-    if c.max_tokens > room: raise SettingsError(f"{{max_tokens}} {c.max_tokens} is more than this model can write after its prefix: at most {room}", 'max_tokens')
-    devices = [model.device] if model.device.type == 'cuda' else []
-    model.eval()
-    try:
-        with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=c.seed is not None), \
-             fast_decoding(model):
-            if c.seed is not None: torch.manual_seed(c.seed)
-            prefix = (model.prefix(x) if x.ndim == 2 else x).to(model.device, model.gpt.dtype)
-            decoder = _generate_clipgpt if clipgpt else _generate_hf if c.beams > 1 and c.beam_search == 'hf' else _generate_loop
-            decoded = decoder(model, prefix, c)
-    finally: model.train(was_training)
-    ids, caps = decoded.captions(model.tokenizer)
-    scores, n = decoded.scores.tolist(), c.nbest
-    nbest, tokens = [], []
-    for i in range(0, len(ids), n):
-        rows = sorted(range(i, i + n), key=lambda r: -scores[r])
-        nbest.append([(caps[r], scores[r]) for r in rows])
-        tokens.append(ids[rows[0]])
-    return GenerationOutput([nb[0][0] for nb in nbest], tokens, [nb[0][1] for nb in nbest], nbest)
+        if beams.stopped.all(): break
+        logp = processors(beams.tokens, _next_logits(gpt, gpt.transformer.wte(beams.tokens[:, -1:]), cache)).log_softmax(-1)
+        cache.reorder_cache(beams.step(logp))
+    return beams.best(c.nbest)
 
 # %% ../nbs/06_generate.ipynb #2f5a5570
 class LowPrecisionHead(nn.Module):
@@ -255,11 +263,13 @@ class LowPrecisionHead(nn.Module):
 
     def forward(self, x): return F.linear(x.to(self.weight.dtype), self.weight, self.bias).float()
 
+# %% ../nbs/06_generate.ipynb #43ab1d8d
 def _derived(cache:weakref.WeakKeyDictionary, gpt, key, make):
     "`make()`, kept in `cache` for `gpt` until `key` (the identity of the weights it copies) changes."
     if gpt not in cache or cache[gpt][0] != key: cache[gpt] = (key, make())
     return cache[gpt][1]
 
+# %% ../nbs/06_generate.ipynb #0ba2c676
 _heads = weakref.WeakKeyDictionary()  # decoder → (its head weight's identity, the low-precision copy)
 
 def low_precision_head(gpt, # A Hugging Face causal LM with `lm_head`
@@ -296,6 +306,7 @@ def _as_linear(conv:nn.Module)->nn.Linear:
     with torch.no_grad(): lin.weight.copy_(conv.weight.t()); lin.bias.copy_(conv.bias)
     return lin
 
+# %% ../nbs/06_generate.ipynb #8e5440ec
 def _quantize_int8(blocks:nn.ModuleList)->nn.ModuleList:
     "A copy of GPT-2 blocks whose linear layers compute in int8: int8 weights per channel, activations per token (torchao)."
     quant = import_extra('torchao.quantization', 'int8', "dtype 'int8'")
@@ -307,6 +318,7 @@ def _quantize_int8(blocks:nn.ModuleList)->nn.ModuleList:
     quant.quantize_(q, quant.Int8DynamicActivationInt8WeightConfig())
     return q
 
+# %% ../nbs/06_generate.ipynb #f7e4a1e4
 _int8 = weakref.WeakKeyDictionary()  # decoder → (its blocks' weights' identity, the int8 copy)
 
 def int8_blocks(gpt, # A Hugging Face GPT-2 (its blocks in `transformer.h`)
@@ -314,6 +326,68 @@ def int8_blocks(gpt, # A Hugging Face GPT-2 (its blocks in `transformer.h`)
     "The blocks of `gpt` computing in int8, copied once and again only when a weight changes."
     key = tuple((p.data_ptr(), p._version) for p in gpt.transformer.h.parameters())
     return _derived(_int8, gpt, key, lambda: _quantize_int8(gpt.transformer.h))
+
+# %% ../nbs/06_generate.ipynb #825a462c
+def _check_input(model, x:torch.Tensor):
+    "Refuse a tensor that is neither image features `[B, d]` nor prefixes `[B, K, E]` for this model."
+    want = {2: ('image features', model.config.image_dim), 3: ('prefixes', model.embed_dim)}
+    if x.ndim not in want or (want[x.ndim][1] is not None and x.shape[-1] != want[x.ndim][1]):
+        raise ClipcapError(f"generate expects image features [B, {model.config.image_dim}] or prefixes "
+                         f"[B, K, {model.embed_dim}], got a tensor of shape {tuple(x.shape)}")
+
+# %% ../nbs/06_generate.ipynb #59a73671
+def _check_decoding(model, c:DecodeConfig):
+    "Refuse options this model can't decode with: a '.' stop in clipgpt's layout, more tokens than its positions hold."
+    clipgpt = model.config.clipgpt_layout
+    if clipgpt and c.stop_at_period: raise SettingsError("{stop_at_period} is not available for models in clipgpt's layout (converted clipgpt checkpoints)", 'stop_at_period')
+    room = model.gpt.config.n_positions - model.config.prefix_length - clipgpt  # positions left after the prefix (and clipgpt's start token)
+    if c.max_tokens > room: raise SettingsError(f"{{max_tokens}} {c.max_tokens} is more than this model can write after its prefix: at most {room}", 'max_tokens')
+
+# %% ../nbs/06_generate.ipynb #e4bc97df
+def _decoder(model, c:DecodeConfig):
+    "The decoder for this model and these options."
+    if model.config.clipgpt_layout: return _generate_clipgpt
+    return _generate_hf if c.beams > 1 and c.beam_search == 'hf' else _generate_loop
+
+# %% ../nbs/06_generate.ipynb #548372bb
+def _decode(model, x:torch.Tensor, # Image features or prefixes, checked
+            c:DecodeConfig, # Options for this model
+           )->Decoded:
+    "Run the decoder in eval and inference mode, at the model's precision, seeded apart from the global random state."
+    devices, was_training = [model.device] if model.device.type == 'cuda' else [], model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=c.seed is not None), fast_decoding(model):
+            if c.seed is not None: torch.manual_seed(c.seed)
+            prefix = (model.prefix(x) if x.ndim == 2 else x).to(model.device, model.gpt.dtype)
+            return _decoder(model, c)(model, prefix, c)
+    finally: model.train(was_training)
+
+# %% ../nbs/06_generate.ipynb #5e6d2c7d
+def _nbest_output(decoded:Decoded, tokenizer, n:int, # Rows an image
+                 )->GenerationOutput:
+    "The decoder's rows as `GenerationOutput`: each image's `n` captions, best first."
+    ids, caps = decoded.captions(tokenizer)
+    scores, nbest, tokens = decoded.scores.tolist(), [], []
+    for i in range(0, len(ids), n):
+        rows = sorted(range(i, i + n), key=lambda r: -scores[r])
+        nbest.append([(caps[r], scores[r]) for r in rows])
+        tokens.append(ids[rows[0]])
+    return GenerationOutput([nb[0][0] for nb in nbest], tokens, [nb[0][1] for nb in nbest], nbest)
+
+# %% ../nbs/06_generate.ipynb #050bba10
+def generate(model, # A `ClipCapModel`
+             image_embeds:torch.Tensor, # [B, d] image features, or [B, K, E] prefixes already mapped
+             decode:DecodeConfig|dict|None=None, # How to decode (default: `DecodeConfig()`)
+             **options, # Changes to `decode`, by `DecodeConfig`'s names: beams, nbest, temperature, max_tokens, ...
+            )->GenerationOutput:
+    "Captions for a batch of image features (or prefixes): one decoding path for every caller."
+    c = decode_config(decode, **options).for_model(model)  # options left at None: the model's profile
+    x = torch.as_tensor(image_embeds)
+    _check_input(model, x)
+    if x.shape[0] == 0: return GenerationOutput([], [], [], [])
+    _check_decoding(model, c)
+    return _nbest_output(_decode(model, x, c), model.tokenizer, c.nbest)
 
 # %% ../nbs/06_generate.ipynb #dda64a78
 def caption_agreement(ref:GenerationOutput, # Captions to compare with (float32's)

@@ -23,8 +23,9 @@ from .config import ClipCapConfig
 # %% auto #0
 __all__ = ['quiet_loading', 'clip_pooled', 'ImageEncoder', 'image_dim', 'open_clip_name', 'import_open_clip',
            'open_clip_installed', 'OpenCLIPEncoder', 'build_encoder', 'encoder_dim', 'MLPMapper', 'TransformerMapper',
-           'ClipGPTMapper', 'build_mapper', 'CaptionOutput', 'pad_with_eos', 'tokenize_captions', 'build_decoder',
-           'complete_config', 'decoder_tokenizer', 'ClipCapModel', 'random_model', 'tiny_model', 'saved_weight']
+           'ClipGPTMapper', 'build_mapper', 'pad_with_eos', 'tokenize_captions', 'build_decoder', 'complete_config',
+           'decoder_tokenizer', 'ClipCapModel', 'random_model', 'tiny_model', 'caption_loss', 'CaptionOutput',
+           'saved_weight']
 
 # %% ../nbs/04_model.ipynb #66c552f5
 @contextlib.contextmanager
@@ -53,69 +54,113 @@ class ImageEncoder(nn.Module):
     "Frozen CLIP vision tower with its processor: images → the feature a mapping network reads."
     def __init__(self, clip:CLIPVisionModelWithProjection, # The CLIP vision tower (with its projection)
                  processor, # Its image processor (resize, crop, normalise)
-                 feature:str='image_embeds', # 'image_embeds' or 'pooler_output'
+                 feature:str=ClipCapConfig.image_feature, # 'image_embeds' or 'pooler_output'
                 ):
         super().__init__()
         self.clip, self.processor, self.feature = clip, processor, feature
         self.clip.requires_grad_(False).eval()
         self.precision = None  # how it computes: None: exact, in the weights' own dtype; 'fast', 'int8' or a dtype: see `set_precision`
 
-    @classmethod
-    def from_config(cls, config:ClipCapConfig, # Names the CLIP checkpoint, or holds a `clip_config` to build
-                    path:str|Path|None=None, # A saved encoder folder to load instead
-                   ):
-        "Load the encoder a config names (or build it from `config.clip_config` with random weights)."
-        if path is not None:
-            with quiet_loading():
-                clip = CLIPVisionModelWithProjection.from_pretrained(path)
-                processor = CLIPImageProcessorPil.from_pretrained(path)
-        elif config.clip_config is not None:
-            clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**config.clip_config))
-            s = clip.config.image_size
-            processor = CLIPImageProcessorPil(size={'shortest_edge': s}, crop_size={'height': s, 'width': s})
-        else:
-            clip = from_hub(CLIPVisionModelWithProjection, config.clip_model)
-            processor = from_hub(CLIPImageProcessorPil, config.clip_model)
-        return cls(clip, processor, config.image_feature)
+# %% ../nbs/04_model.ipynb #8333873a
+@patch(cls_method=True)
+def from_config(cls:ImageEncoder, config:ClipCapConfig, # Names the CLIP checkpoint, or holds a `clip_config` to build
+                path:str|Path|None=None, # A saved encoder folder to load instead
+               ):
+    "Load the encoder a config names (or build it from `config.clip_config` with random weights)."
+    if path is not None:
+        with quiet_loading():
+            clip = CLIPVisionModelWithProjection.from_pretrained(path)
+            processor = CLIPImageProcessorPil.from_pretrained(path)
+    elif config.clip_config is not None:
+        clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**config.clip_config))
+        s = clip.config.image_size
+        processor = CLIPImageProcessorPil(size={'shortest_edge': s}, crop_size={'height': s, 'width': s})
+    else:
+        clip = from_hub(CLIPVisionModelWithProjection, config.clip_model)
+        processor = from_hub(CLIPImageProcessorPil, config.clip_model)
+    return cls(clip, processor, config.image_feature)
 
-    @property
-    def dim(self)->int: return image_dim(self.clip.config, self.feature)
-    @property
-    def n_weights(self)->int: return sum(p.numel() for p in self.clip.parameters())
-
-    @property
-    def preprocessor(self):
-        "A picklable function, images → pixel values, without the tower (what image-reading workers run)."
-        return functools.partial(_processor_pixels, self.processor)
-
-    def preprocess(self, images:list)->torch.Tensor:
-        "PIL images or HWC uint8 arrays → a batch of pixel values."
-        return self.preprocessor(images)
-
-    def tower(self, pixel_values:torch.Tensor)->torch.Tensor:
-        "The feature of pixel values already on the tower's device and dtype."
-        pooled = clip_pooled(self.clip.vision_model, pixel_values)
-        return pooled if self.feature == 'pooler_output' else self.clip.visual_projection(pooled)
-
-    @torch.no_grad()
-    def forward(self, pixel_values:torch.Tensor)->torch.Tensor:
-        p = next(self.clip.parameters())
-        fast = precision_plan(p.device, self.precision, sizes=dict(encoder=self.n_weights))['encoder']
-        with torch.autocast(p.device.type, fast, enabled=fast is not None and p.dtype == torch.float32):
-            out = self.tower(pixel_values.to(p.device, p.dtype))
-        return out.to(p.dtype)
-
-    def train(self, mode=True): return super().train(False)  # frozen: always in eval mode
-
-def _processor_pixels(processor, images:list)->torch.Tensor:
-    return processor(images=list(images), return_tensors='pt')['pixel_values']
-
-def image_dim(clip_config, feature:str)->int:
+# %% ../nbs/04_model.ipynb #d01333cc
+def image_dim(clip_config, # A `CLIPVisionConfig`, or a `CLIPConfig` holding one
+              feature:str, # 'image_embeds' or 'pooler_output'
+             )->int:
     "Width of a CLIP vision config's `pooler_output` or `image_embeds`."
     vc = getattr(clip_config, 'vision_config', clip_config)
     return vc.hidden_size if feature == 'pooler_output' else vc.projection_dim
 
-# %% ../nbs/04_model.ipynb #144496a5
+# %% ../nbs/04_model.ipynb #9c6d1c3c
+@patch(as_prop=True)
+def dim(self:ImageEncoder)->int:
+    "Width of the feature the encoder gives."
+    return image_dim(self.clip.config, self.feature)
+
+@patch(as_prop=True)
+def n_weights(self:ImageEncoder)->int:
+    "Number of weights in the tower (what `precision_plan` sizes its choice by)."
+    return sum(p.numel() for p in self.clip.parameters())
+
+# %% ../nbs/04_model.ipynb #4efeb54b
+def _processor_pixels(processor, images:list)->torch.Tensor:
+    return processor(images=list(images), return_tensors='pt')['pixel_values']
+
+@patch(as_prop=True)
+def preprocessor(self:ImageEncoder):
+    "A picklable function, images → pixel values, without the tower (what image-reading workers run)."
+    return functools.partial(_processor_pixels, self.processor)
+
+# %% ../nbs/04_model.ipynb #89ea5b72
+@patch
+def preprocess(self:ImageEncoder, images:list, # PIL images or HWC uint8 arrays
+              )->torch.Tensor:
+    "PIL images or HWC uint8 arrays → a batch of pixel values."
+    return self.preprocessor(images)
+
+# %% ../nbs/04_model.ipynb #cd033797
+@patch
+def tower(self:ImageEncoder, pixel_values:torch.Tensor, # [B, 3, H, W] on the tower's device and dtype
+         )->torch.Tensor:
+    "The feature of pixel values already on the tower's device and dtype."
+    pooled = clip_pooled(self.clip.vision_model, pixel_values)
+    return pooled if self.feature == 'pooler_output' else self.clip.visual_projection(pooled)
+
+# %% ../nbs/04_model.ipynb #a8e72fb2
+@patch
+def forward(self:ImageEncoder, pixel_values:torch.Tensor, # [B, 3, H, W], on any device
+           )->torch.Tensor:
+    "Image features `[B, dim]` in the weights' dtype, computed as `precision` says."
+    p = next(self.clip.parameters())
+    fast = precision_plan(p.device, self.precision, sizes=dict(encoder=self.n_weights))['encoder']
+    with torch.no_grad(), torch.autocast(p.device.type, fast, enabled=fast is not None and p.dtype == torch.float32):
+        out = self.tower(pixel_values.to(p.device, p.dtype))
+    return out.to(p.dtype)
+
+@patch
+def train(self:ImageEncoder, mode=True): return super(ImageEncoder, self).train(False)  # frozen: always in eval mode
+
+# %% ../nbs/04_model.ipynb #d421919f
+def _apply_precision(module:nn.Module, device, dtype)->nn.Module:
+    "Record `dtype` as how `module` computes; a dtype (not a plan's name) casts its weights."
+    precision_plan(device, dtype)  # refuses an unknown name
+    if dtype is not None and dtype not in PLANS: module.to(dtype=to_dtype(dtype))
+    module.precision = dtype
+    return module
+
+# %% ../nbs/04_model.ipynb #0b4321cc
+@patch
+def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 autocast; a dtype: cast the tower to it
+                 )->ImageEncoder:
+    "Choose how the encoder computes; a dtype casts its weights."
+    return _apply_precision(self, next(self.clip.parameters()).device, dtype)
+
+# %% ../nbs/04_model.ipynb #1ccc7641
+@patch
+def save_pretrained(self:ImageEncoder, folder:str|Path, # Folder to write into
+                   ):
+    "Write the CLIP vision tower and its processor."
+    self.clip.save_pretrained(folder)
+    self.processor.save_pretrained(folder)
+
+# %% ../nbs/04_model.ipynb #0f0ae29c
 def open_clip_name(clip_model:str|None, # A `ClipCapConfig.clip_model`
                   )->tuple|None:
     "`(arch, pretrained)` of an 'open_clip:ARCH/PRETRAINED' name (pretrained None when absent); None for other names."
@@ -123,6 +168,7 @@ def open_clip_name(clip_model:str|None, # A `ClipCapConfig.clip_model`
     arch, _, pretrained = clip_model[len('open_clip:'):].partition('/')
     return arch, pretrained or None
 
+# %% ../nbs/04_model.ipynb #e2785681
 def import_open_clip():
     "The `open_clip` module, or an ImportError that says how to install it."
     return import_extra('open_clip', 'openclip', 'open_clip backbones')
@@ -132,32 +178,60 @@ def open_clip_installed()->bool:
     try: return bool(import_open_clip())
     except ImportError: return False
 
-# %% ../nbs/04_model.ipynb #8c6df9c8
-def _transform_pixels(transform, images:list)->torch.Tensor:
-    return torch.stack([transform(x if isinstance(x, Image.Image) else Image.fromarray(x)) for x in images])
-
+# %% ../nbs/04_model.ipynb #144496a5
 class OpenCLIPEncoder(ImageEncoder):
     "Frozen open_clip image tower with its preprocessing: images → its projected image embedding."
     def __init__(self, visual:nn.Module, # open_clip's `model.visual`
                  model_cfg:dict, # open_clip's model config (`embed_dim`, `vision_cfg`, `text_cfg`)
                  preprocess:dict, # size, mean, std, interpolation and resize_mode of its eval transform
                 ):
-        super().__init__(visual, processor=None)
+        super().__init__(visual, processor=None, feature='image_embeds')
         self.model_cfg, self.preprocess_cfg = model_cfg, preprocess
         self.transform = import_open_clip().image_transform(preprocess['size'], is_train=False, **{
             k: preprocess.get(k) for k in ('mean', 'std', 'interpolation', 'resize_mode')})
 
-    @property
-    def dim(self)->int: return self.model_cfg['embed_dim']
+# %% ../nbs/04_model.ipynb #19b2231c
+@patch(as_prop=True)
+def dim(self:OpenCLIPEncoder)->int:
+    "Width of the projected image embedding."
+    return self.model_cfg['embed_dim']
 
-    @property
-    def preprocessor(self):
-        "A picklable function, images → pixel values, without the tower (what image-reading workers run)."
-        return functools.partial(_transform_pixels, self.transform)
+@patch
+def tower(self:OpenCLIPEncoder, pixel_values:torch.Tensor)->torch.Tensor:
+    "The projected image embedding of pixel values already on the tower's device and dtype."
+    return self.clip(pixel_values)
 
-    def tower(self, pixel_values:torch.Tensor)->torch.Tensor: return self.clip(pixel_values)
+# %% ../nbs/04_model.ipynb #49df3153
+def _transform_pixels(transform, images:list)->torch.Tensor:
+    return torch.stack([transform(x if isinstance(x, Image.Image) else Image.fromarray(x)) for x in images])
 
-# %% ../nbs/04_model.ipynb #8f815d50
+@patch(as_prop=True)
+def preprocessor(self:OpenCLIPEncoder):
+    "A picklable function, images → pixel values, without the tower (what image-reading workers run)."
+    return functools.partial(_transform_pixels, self.transform)
+
+# %% ../nbs/04_model.ipynb #6c8edbc0
+def _open_clip_tower(config:ClipCapConfig, # Names 'open_clip:ARCH/PRETRAINED', or holds an open_clip `clip_config`
+                    )->tuple:
+    "`(visual, model_cfg)`: the open_clip tower a config names, with random weights or open_clip's pretrained ones."
+    oc = import_open_clip()
+    arch, pretrained = open_clip_name(config.clip_model)
+    model_cfg = config.clip_config or oc.get_model_config(arch)
+    if model_cfg is None: raise ClipcapError(f"{config.clip_model}: open_clip has no architecture {arch!r} (see open_clip.list_models())")
+    if config.clip_config is not None or pretrained is None: return oc.CLIP(**model_cfg).visual, model_cfg  # random weights
+    try: return oc.create_model(arch, pretrained=pretrained).visual, model_cfg
+    except Exception as e:
+        raise OSError(f"Could not load {config.clip_model} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
+                      "Its weights come from the Hugging Face hub: on a machine without it, copy the hub cache "
+                      "from another, or pass a folder written by save_pretrained.") from e
+
+def _open_clip_preprocess(visual:nn.Module, # open_clip's `model.visual`
+                         )->dict:
+    "Size, mean, std, interpolation and resize_mode of a tower's eval transform (None where it does not say)."
+    pc = getattr(visual, 'preprocess_cfg', None) or {}
+    return {k: pc.get(k) for k in ('mean', 'std', 'interpolation', 'resize_mode')} | {'size': visual.image_size}
+
+# %% ../nbs/04_model.ipynb #305207d9
 @patch(cls_method=True)
 def from_config(cls:OpenCLIPEncoder, config:ClipCapConfig, # Names 'open_clip:ARCH/PRETRAINED', or holds an open_clip `clip_config`
                 path:str|Path|None=None, # A saved encoder folder to load instead
@@ -170,19 +244,10 @@ def from_config(cls:OpenCLIPEncoder, config:ClipCapConfig, # Names 'open_clip:AR
         visual = oc.CLIP(**saved['model_cfg']).visual
         visual.load_state_dict(load_file(Path(path) / 'model.safetensors'))
         return cls(visual, saved['model_cfg'], saved['preprocess'])
-    arch, pretrained = open_clip_name(config.clip_model)
-    model_cfg = config.clip_config or oc.get_model_config(arch)
-    if model_cfg is None: raise ClipcapError(f"{config.clip_model}: open_clip has no architecture {arch!r} (see open_clip.list_models())")
-    if config.clip_config is not None or pretrained is None: visual = oc.CLIP(**model_cfg).visual  # random weights
-    else:
-        try: visual = oc.create_model(arch, pretrained=pretrained).visual
-        except Exception as e:
-            raise OSError(f"Could not load {config.clip_model} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
-                          "Its weights come from the Hugging Face hub: on a machine without it, copy the hub cache "
-                          "from another, or pass a folder written by save_pretrained.") from e
-    pc = {**dict(mean=None, std=None, interpolation=None, resize_mode=None), **(getattr(visual, 'preprocess_cfg', None) or {})}
-    return cls(visual, model_cfg, {k: pc.get(k) for k in ('mean', 'std', 'interpolation', 'resize_mode')} | {'size': visual.image_size})
+    visual, model_cfg = _open_clip_tower(config)
+    return cls(visual, model_cfg, _open_clip_preprocess(visual))
 
+# %% ../nbs/04_model.ipynb #19faa55a
 @patch
 def save_pretrained(self:OpenCLIPEncoder, folder:str|Path, # Folder to write into
                    ):
@@ -191,13 +256,7 @@ def save_pretrained(self:OpenCLIPEncoder, folder:str|Path, # Folder to write int
     save_file({k: v.contiguous().cpu() for k, v in self.clip.state_dict().items()}, Path(folder) / 'model.safetensors')
     (Path(folder) / 'open_clip.json').write_text(json.dumps(dict(model_cfg=self.model_cfg, preprocess=self.preprocess_cfg), indent=2))
 
-@patch
-def save_pretrained(self:ImageEncoder, folder:str|Path, # Folder to write into
-                   ):
-    "Write the CLIP vision tower and its processor."
-    self.clip.save_pretrained(folder)
-    self.processor.save_pretrained(folder)
-
+# %% ../nbs/04_model.ipynb #c9981e53
 def build_encoder(config:ClipCapConfig, # The model's config: `clip_model` names the backbone
                   path:str|Path|None=None, # A saved encoder folder to load instead
                  )->ImageEncoder|OpenCLIPEncoder:
@@ -205,6 +264,7 @@ def build_encoder(config:ClipCapConfig, # The model's config: `clip_model` names
     open_clip = open_clip_name(config.clip_model) or (path is not None and (Path(path) / 'open_clip.json').is_file())
     return (OpenCLIPEncoder if open_clip else ImageEncoder).from_config(config, path)
 
+# %% ../nbs/04_model.ipynb #912c9f9e
 def encoder_dim(config:ClipCapConfig)->int:
     "Width of the image feature a config's encoder gives (read from its config, without loading weights)."
     if open_clip_name(config.clip_model):
@@ -243,7 +303,7 @@ class TransformerMapper(nn.Module):
 
 # %% ../nbs/04_model.ipynb #12d17e61
 class ClipGPTMapper(nn.Module):
-    "The original's mapping network (clip-gpt-captioning)."
+    "clipgpt's mapping network (clip-gpt-captioning's)."
     def __init__(self, dim:int, prefix_length:int, embed_dim:int, num_layers:int=6, num_heads:int=16,
                  ff_mult:float=4.0, dropout:float=0.1):
         super().__init__()
@@ -257,6 +317,7 @@ class ClipGPTMapper(nn.Module):
         x = self.transformer_encoder(self.input_projection(x)[:, None])[:, 0]
         return self.mapper(x).view(-1, self.prefix_length, self.embed_dim)
 
+# %% ../nbs/04_model.ipynb #a808c4e2
 def build_mapper(config:ClipCapConfig, dim:int, embed_dim:int)->nn.Module:
     "The mapping network a config asks for, from image width `dim` to decoder width `embed_dim`."
     c = config
@@ -266,12 +327,6 @@ def build_mapper(config:ClipCapConfig, dim:int, embed_dim:int)->nn.Module:
     return ClipGPTMapper(dim, c.prefix_length, embed_dim, c.num_layers, c.num_heads, c.ff_mult, c.dropout)
 
 # %% ../nbs/04_model.ipynb #54bf0190
-@dataclass
-class CaptionOutput:
-    "What `ClipCapModel.forward` returns."
-    loss:torch.Tensor|None # Mean cross-entropy over caption tokens (None without labels)
-    logits:torch.Tensor # [B, T, vocab]: logits[:, t] predicts input_ids[:, t]
-
 def pad_with_eos(rows:list, # Token ids of each caption (lists or 1-d tensors), each ending with EOS
                  eos:int, # The EOS token id, which also pads
                 )->dict:
@@ -282,6 +337,7 @@ def pad_with_eos(rows:list, # Token ids of each caption (lists or 1-d tensors), 
     for i, row in enumerate(rows): input_ids[i, :len(row)], mask[i, :len(row)] = torch.as_tensor(row), 1
     return dict(input_ids=input_ids, attention_mask=mask, labels=input_ids.masked_fill(mask == 0, -100))
 
+# %% ../nbs/04_model.ipynb #cfdf83cb
 def tokenize_captions(tokenizer, # A GPT-2-style tokenizer with an EOS token
                       captions:list[str], # Caption texts
                       max_length:int|None=None, # Truncate to this many tokens, EOS included
@@ -297,6 +353,7 @@ def build_decoder(config:ClipCapConfig, # A config with `gpt_config`
     if config.gpt_config is None: raise ClipcapError(f"{config.gpt_model}: no gpt_config to build the decoder from (see complete_config)")
     return AutoModelForCausalLM.from_config(GPT2Config(**config.gpt_config))
 
+# %% ../nbs/04_model.ipynb #13377710
 def complete_config(config:ClipCapConfig, # May name its backbones only (`gpt_model`, `clip_model`)
                    )->ClipCapConfig:
     "`config` with what a model is built from: `gpt_config` and `image_dim`, read from the named backbones' configs when absent."
@@ -304,6 +361,7 @@ def complete_config(config:ClipCapConfig, # May name its backbones only (`gpt_mo
         config = replace(config, gpt_config=json.loads(from_hub(AutoConfig, config.gpt_model).to_json_string()))
     return config if config.image_dim is not None else replace(config, image_dim=encoder_dim(config))
 
+# %% ../nbs/04_model.ipynb #00587922
 def decoder_tokenizer(config:ClipCapConfig, # Names the decoder (`gpt_model`)
                      ):
     "The tokenizer of the decoder `config.gpt_model` names (from the hub)."
@@ -311,10 +369,12 @@ def decoder_tokenizer(config:ClipCapConfig, # Names the decoder (`gpt_model`)
 
 # %% ../nbs/04_model.ipynb #5fae9f42
 def _is_trainable_gpt(name:str, n_layer:int, policy:str)->bool:
+    "Whether the decoder weight `name` trains under `policy` ('all', 'none' or 'ends')."
     if policy in ('all', 'none'): return policy == 'all'
     ends = ('transformer.wte.', 'transformer.wpe.', 'transformer.h.0.', f'transformer.h.{n_layer - 1}.', 'transformer.ln_f.', 'lm_head.')
     return name.startswith(ends)
 
+# %% ../nbs/04_model.ipynb #07d5bdb0
 class ClipCapModel(nn.Module):
     "A CLIP-prefix captioner: image features → prefix → GPT-2."
     def __init__(self, config:ClipCapConfig, # A complete architecture: `gpt_config`, and `image_dim` or `clip_config`
@@ -336,24 +396,64 @@ class ClipCapModel(nn.Module):
         n_layer = self.gpt.config.n_layer
         for name, p in self.gpt.named_parameters(): p.requires_grad_(_is_trainable_gpt(name, n_layer, config.train_gpt))
 
-    @property
-    def embed_dim(self)->int: return self.gpt.get_input_embeddings().embedding_dim
-    @property
-    def device(self)->torch.device: return next(self.gpt.parameters()).device
-    @property
-    def eos_token_id(self)->int: return self.tokenizer.eos_token_id
-    @property
-    def mapper_dtype(self): return next(self.mapper.parameters()).dtype
+# %% ../nbs/04_model.ipynb #02cf7126
+@patch(as_prop=True)
+def embed_dim(self:ClipCapModel)->int:
+    "Width of the decoder's token embeddings, and of the prefix."
+    return self.gpt.get_input_embeddings().embedding_dim
 
-    def load_encoder(self)->ImageEncoder:
-        "The image encoder, loaded from `config.clip_model` the first time it is needed."
-        if self.encoder is None: self.encoder = build_encoder(self.config).to(self.device).set_precision(self.precision)
-        return self.encoder
+@patch(as_prop=True)
+def device(self:ClipCapModel)->torch.device:
+    "Where the decoder's weights are."
+    return next(self.gpt.parameters()).device
 
-    def train(self, mode:bool=True):
-        super().train(mode)
-        if self.config.train_gpt == 'none': self.gpt.eval()  # a frozen decoder keeps dropout off
-        return self
+# %% ../nbs/04_model.ipynb #38989c21
+@patch(as_prop=True)
+def eos_token_id(self:ClipCapModel)->int:
+    "The tokenizer's EOS, which ends (and pads) every caption."
+    return self.tokenizer.eos_token_id
+
+@patch(as_prop=True)
+def mapper_dtype(self:ClipCapModel)->torch.dtype:
+    "The dtype the mapping network computes in."
+    return next(self.mapper.parameters()).dtype
+
+# %% ../nbs/04_model.ipynb #aa4ae165
+@patch
+def load_encoder(self:ClipCapModel)->ImageEncoder:
+    "The image encoder, loaded from `config.clip_model` the first time it is needed."
+    if self.encoder is None: self.encoder = build_encoder(self.config).to(self.device).set_precision(self.precision)
+    return self.encoder
+
+# %% ../nbs/04_model.ipynb #43e72fa1
+@patch
+def train(self:ClipCapModel, mode:bool=True):
+    "Training mode for the mapping network (and the decoder, unless it is frozen); the encoder stays in eval mode."
+    super(ClipCapModel, self).train(mode)
+    if self.config.train_gpt == 'none': self.gpt.eval()  # a frozen decoder keeps dropout off
+    return self
+
+# %% ../nbs/04_model.ipynb #615e4dba
+from .tiny import tiny_config, tiny_tokenizer, real_size_config  # the builders only: the model itself needs no fixture
+
+def random_model(config:ClipCapConfig|str='clipgpt-S', # A config with `clip_config`/`gpt_config`, or a preset built at real size
+                 seed:int=0, # Seed of the random weights
+                 with_encoder:bool=True, # Attach the CLIP image encoder
+                )->ClipCapModel:
+    "A `ClipCapModel` with random weights, built offline (a preset name is built at its real size)."
+    cfg = real_size_config(config) if isinstance(config, str) else config
+    torch.manual_seed(seed)
+    enc = build_encoder(cfg) if with_encoder else None
+    return ClipCapModel(cfg, tokenizer=tiny_tokenizer(), encoder=enc).eval()
+
+# %% ../nbs/04_model.ipynb #63bd08cd
+def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
+               seed:int=0, # Seed of the random weights
+               with_encoder:bool=True, # Attach a tiny CLIP image encoder
+               **overrides, # Further `ClipCapConfig` fields
+              )->ClipCapModel:
+    "A randomly initialised tiny `ClipCapModel` (see `clipcap.tiny.tiny_config`), built offline."
+    return random_model(tiny_config(preset, **overrides), seed, with_encoder)
 
 # %% ../nbs/04_model.ipynb #e7a9f898
 @patch(cls_method=True)
@@ -379,14 +479,40 @@ def prefix(self:ClipCapModel, image_embeds:torch.Tensor, # [B, d] image features
     if self.config.standardize: x = (x - self.feature_mean) / self.feature_std
     return self.mapper(x)
 
-@torch.no_grad()
+# %% ../nbs/04_model.ipynb #590687af
 @patch
+@torch.no_grad()
 def set_feature_stats(self:ClipCapModel, image_embeds:torch.Tensor, # [N, d] training features
                      ):
     "Record the per-dimension mean and std that `standardize` divides out (call before training)."
     if not self.config.standardize: raise ClipcapError("set_feature_stats needs a model with config.standardize=True")
     x = image_embeds.to(self.feature_mean.device, torch.float32)
     self.feature_mean.copy_(x.mean(0)); self.feature_std.copy_(x.std(0).clamp_min(1e-6))
+
+# %% ../nbs/04_model.ipynb #8930c1e3
+@patch
+def _decoder_input(self:ClipCapModel, prefix:torch.Tensor, # [B, K, E] prefix embeddings
+                   input_ids:torch.Tensor, # [B, T] caption tokens, on the model's device
+                  )->torch.Tensor:
+    "The embeddings the decoder reads: `[B, K + T, E]`, the prefix then the caption's tokens."
+    embeds = torch.cat([prefix, self.gpt.get_input_embeddings()(input_ids)], 1)
+    if self.config.clipgpt_layout:  # clip-gpt-captioning added wpe itself, and GPT-2 adds it again
+        embeds = embeds + self.gpt.transformer.wpe(torch.arange(embeds.shape[1], device=self.device))
+    return embeds
+
+# %% ../nbs/04_model.ipynb #781d2b0d
+def caption_loss(logits:torch.Tensor, # [B, T, vocab]
+                 labels:torch.Tensor, # [B, T] targets, -100 where ignored
+                )->torch.Tensor:
+    "Mean cross-entropy over the tokens that count, computed in float32."
+    return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+
+# %% ../nbs/04_model.ipynb #66f6b847
+@dataclass
+class CaptionOutput:
+    "What `ClipCapModel.forward` returns."
+    loss:torch.Tensor|None # Mean cross-entropy over caption tokens (None without labels)
+    logits:torch.Tensor # [B, T, vocab]: logits[:, t] predicts input_ids[:, t]
 
 # %% ../nbs/04_model.ipynb #6dc489d1
 @patch
@@ -399,55 +525,13 @@ def forward(self:ClipCapModel, image_embeds:torch.Tensor, # [B, d] image feature
     prefix = self.prefix(image_embeds)
     B, K = prefix.shape[:2]
     input_ids = input_ids.to(self.device)
-    embeds = torch.cat([prefix, self.gpt.get_input_embeddings()(input_ids)], 1)
-    if self.config.clipgpt_layout:  # the original added wpe itself, and GPT-2 adds it again
-        embeds = embeds + self.gpt.transformer.wpe(torch.arange(embeds.shape[1], device=self.device))
-    mask = None
-    if attention_mask is not None:
-        attention_mask = attention_mask.to(self.device)
-        mask = torch.cat([attention_mask.new_ones(B, K), attention_mask], 1)
-    logits = self.gpt(inputs_embeds=embeds, attention_mask=mask).logits[:, K - 1:-1]
+    if attention_mask is not None: attention_mask = attention_mask.to(self.device)
+    mask = None if attention_mask is None else torch.cat([attention_mask.new_ones(B, K), attention_mask], 1)
+    logits = self.gpt(inputs_embeds=self._decoder_input(prefix, input_ids), attention_mask=mask).logits[:, K - 1:-1]
     if labels is None and attention_mask is not None: labels = input_ids.masked_fill(attention_mask == 0, -100)
-    loss = None
-    if labels is not None:
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(self.device).flatten(), ignore_index=-100)
-    return CaptionOutput(loss, logits)
-
-# %% ../nbs/04_model.ipynb #615e4dba
-from .tiny import tiny_config, tiny_tokenizer, real_size_config  # the builders only: the model itself needs no fixture
-
-def random_model(config:ClipCapConfig|str='clipgpt-S', # A config with `clip_config`/`gpt_config`, or a preset built at real size
-                 seed:int=0, # Seed of the random weights
-                 with_encoder:bool=True, # Attach the CLIP image encoder
-                )->ClipCapModel:
-    "A `ClipCapModel` with random weights, built offline (a preset name is built at its real size)."
-    cfg = real_size_config(config) if isinstance(config, str) else config
-    torch.manual_seed(seed)
-    enc = build_encoder(cfg) if with_encoder else None
-    return ClipCapModel(cfg, tokenizer=tiny_tokenizer(), encoder=enc).eval()
-
-def tiny_model(preset:str='clipcap-mlp', # Preset whose mapping network to keep
-               seed:int=0, # Seed of the random weights
-               with_encoder:bool=True, # Attach a tiny CLIP image encoder
-               **overrides, # Further `ClipCapConfig` fields
-              )->ClipCapModel:
-    "A randomly initialised tiny `ClipCapModel` (see `clipcap.tiny.tiny_config`), built offline."
-    return random_model(tiny_config(preset, **overrides), seed, with_encoder)
+    return CaptionOutput(None if labels is None else caption_loss(logits, labels.to(self.device)), logits)
 
 # %% ../nbs/04_model.ipynb #73a85169
-def _apply_precision(module:nn.Module, device, dtype)->nn.Module:
-    "Record `dtype` as how `module` computes; a dtype (not a plan's name) casts its weights."
-    precision_plan(device, dtype)  # refuses an unknown name
-    if dtype is not None and dtype not in PLANS: module.to(dtype=to_dtype(dtype))
-    module.precision = dtype
-    return module
-
-@patch
-def set_precision(self:ImageEncoder, dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 autocast; a dtype: cast the tower to it
-                 )->ImageEncoder:
-    "Choose how the encoder computes; a dtype casts its weights."
-    return _apply_precision(self, next(self.clip.parameters()).device, dtype)
-
 @patch
 def set_precision(self:ClipCapModel, dtype:str|torch.dtype|None=None, # None: exact, in the weights' own dtype; 'fast': bfloat16 encoder and head, fused GELU; 'int8': int8 decoder blocks; a dtype: cast every part to it
                  )->ClipCapModel:
@@ -462,8 +546,9 @@ def saved_weight(key:str, # A `ClipCapModel` state-dict key
     "Whether `model.safetensors` holds a weight: not the frozen encoder's (saved apart, or named) nor the head (tied to the token embedding)."
     return not key.startswith('encoder.') and key != 'gpt.lm_head.weight'
 
-@torch.no_grad()
+# %% ../nbs/04_model.ipynb #e5712e26
 @patch
+@torch.no_grad()
 def save_pretrained(self:ClipCapModel, save_directory:str|Path, # Folder to write; an existing one is replaced whole
                    )->Path:
     "Write config, weights, tokenizer (and encoder, when loaded) to a folder, all at once."
@@ -476,13 +561,10 @@ def save_pretrained(self:ClipCapModel, save_directory:str|Path, # Folder to writ
         if self.encoder is not None: self.encoder.save_pretrained(d / 'image_encoder')
     return Path(save_directory)
 
-# %% ../nbs/04_model.ipynb #9a704981
-@patch(cls_method=True)
-def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written by `save_pretrained`, or a Hugging Face hub id
-                    device:str|torch.device='cpu', # Where to put the model
-                    dtype:torch.dtype|None=None, # Cast the weights (e.g. torch.float16 on a GPU)
-                   )->ClipCapModel:
-    "Load a model saved with `save_pretrained`."
+# %% ../nbs/04_model.ipynb #26e29a86
+def _model_folder(name_or_path:str|Path, # A folder written by `save_pretrained`, or a Hugging Face hub id
+                 )->Path:
+    "The local folder of a saved model, fetched from the hub for a hub id; refused when it holds no model."
     d = Path(name_or_path).expanduser()
     if not d.is_dir():
         if d.is_absolute() or str(name_or_path).startswith(('.', '~')) or str(name_or_path).count('/') != 1:
@@ -494,9 +576,13 @@ def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written 
                           f"hub ({type(e).__name__}). Pass a folder written by save_pretrained.") from e
     if not (d / 'config.json').exists() or not (d / 'model.safetensors').exists():
         raise OSError(f"{d}: not a clipcap model folder (config.json and model.safetensors expected)")
-    config = complete_config(ClipCapConfig.load(d / 'config.json'))  # folders written by save_pretrained are complete already
-    encoder = build_encoder(config, d / 'image_encoder') if (d / 'image_encoder').is_dir() else None
-    model = cls(config, tokenizer=AutoTokenizer.from_pretrained(d), encoder=encoder)
+    return d
+
+# %% ../nbs/04_model.ipynb #9e4cb849
+def _load_weights(model:ClipCapModel, # Built from the folder's config
+                  d:Path, # The model folder
+                 ):
+    "Load `d/model.safetensors` into `model`, refusing a damaged file and weights that do not fit."
     try: weights = load_file(d / 'model.safetensors')
     except Exception as e:  # safetensors' own error: a truncated or damaged file
         raise ClipcapError(f"{d / 'model.safetensors'}: damaged or cut short ({str(e).strip()[:120]}); save or fetch the model again "
@@ -507,4 +593,17 @@ def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written 
     missing = [k for k in missing if saved_weight(k)]
     if missing or unexpected: raise ClipcapError(f"{d / 'model.safetensors'}: missing {missing}, unexpected {unexpected}")
     model.gpt.tie_weights()
+
+# %% ../nbs/04_model.ipynb #9a704981
+@patch(cls_method=True)
+def from_pretrained(cls:ClipCapModel, name_or_path:str|Path, # A folder written by `save_pretrained`, or a Hugging Face hub id
+                    device:str|torch.device='cpu', # Where to put the model
+                    dtype:torch.dtype|None=None, # Cast the weights (e.g. torch.float16 on a GPU)
+                   )->ClipCapModel:
+    "Load a model saved with `save_pretrained`."
+    d = _model_folder(name_or_path)
+    config = complete_config(ClipCapConfig.load(d / 'config.json'))  # folders written by save_pretrained are complete already
+    encoder = build_encoder(config, d / 'image_encoder') if (d / 'image_encoder').is_dir() else None
+    model = cls(config, tokenizer=AutoTokenizer.from_pretrained(d), encoder=encoder)
+    _load_weights(model, d)
     return model.to(device=device, dtype=dtype).eval()

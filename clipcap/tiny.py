@@ -25,14 +25,17 @@ CAPTION_WORDS = ('a', 'an', 'the', 'of', 'and', 'with', 'on', 'in', 'to', 'is', 
                  'depicts', 'picture', 'small', 'big', 'two', 'sitting', 'standing', 'table', 'street', 'people', 'A', '.')
 EOS = '<|endoftext|>'
 
+# %% ../nbs/02_tiny.ipynb #cd54d029
 @lru_cache(maxsize=1)
-def _tiny_bpe():
+def _tiny_bpe()->str:
+    "The tiny byte-level BPE tokenizer, trained on the words above, as JSON."
     words = COLOURS + SHAPES + RELATIONS + CAPTION_WORDS
     corpus = [' '.join(words)] * 4 + [f'a {c} {s}' for c in COLOURS for s in SHAPES]
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(corpus, vocab_size=400, min_frequency=1, special_tokens=[EOS], show_progress=False)
     return bpe._tokenizer.to_str()
 
+# %% ../nbs/02_tiny.ipynb #a4645286
 def tiny_tokenizer()->GPT2TokenizerFast:
     "A GPT-2 tokenizer (byte-level BPE, `<|endoftext|>` as BOS/EOS) trained offline on a tiny corpus."
     from tokenizers import Tokenizer
@@ -47,6 +50,7 @@ def tiny_clip_config(image_size:int=32, # Input resolution of the vision tower
     return dict(hidden_size=hidden_size, intermediate_size=2*hidden_size, num_hidden_layers=2, num_attention_heads=2,
                 image_size=image_size, patch_size=8, projection_dim=projection_dim)
 
+# %% ../nbs/02_tiny.ipynb #f32e01f0
 def tiny_open_clip_config(embed_dim:int=16, # Width of the projected image embedding
                           image_size:int=32, # Input resolution of the vision tower
                          )->dict:
@@ -54,6 +58,7 @@ def tiny_open_clip_config(embed_dim:int=16, # Width of the projected image embed
     return dict(embed_dim=embed_dim, vision_cfg=dict(image_size=image_size, layers=[1, 1, 1, 1], width=8, patch_size=None),
                 text_cfg=dict(context_length=8, vocab_size=64, width=16, heads=2, layers=1))
 
+# %% ../nbs/02_tiny.ipynb #526e86c8
 def tiny_gpt_config(n_embd:int=32, # Decoder width
                     vocab_size:int|None=None, # Defaults to the tiny tokenizer's size
                     n_positions:int=128, # Longest sequence (prefix + caption)
@@ -63,6 +68,7 @@ def tiny_gpt_config(n_embd:int=32, # Decoder width
     return dict(n_embd=n_embd, n_layer=2, n_head=2, n_positions=n_positions, vocab_size=vocab_size or len(tok),
                 bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
 
+# %% ../nbs/02_tiny.ipynb #2300299f
 def tiny_config(preset:str='clipcap-mlp', # Preset whose mapping network to keep
                 **overrides, # Further `ClipCapConfig` fields
                )->ClipCapConfig:
@@ -81,6 +87,7 @@ REAL_SIZES = {
     'gpt2-medium': dict(n_embd=1024, n_layer=24, n_head=16, n_positions=1024, vocab_size=50257, bos_token_id=50256, eos_token_id=50256),
 }
 
+# %% ../nbs/02_tiny.ipynb #01bbab8f
 def real_size_config(preset:str='clipgpt-S', # Preset to build at full size
                      **overrides, # Further `ClipCapConfig` fields
                     )->ClipCapConfig:
@@ -94,6 +101,7 @@ def real_size_config(preset:str='clipgpt-S', # Preset to build at full size
 SHOT_COLOURS = ((220, 30, 30), (20, 110, 20), (250, 250, 250), (10, 10, 120), (240, 200, 0), (90, 0, 90))  # RGB, far apart in hue and brightness
 CODECS = {'.avi': 'mjpeg', '.mp4': 'mpeg4'}  # FFmpeg's own encoders, in every PyAV wheel; 'libx264' writes H.264
 
+# %% ../nbs/02_tiny.ipynb #0e4e0f75
 def shot_image(shot:int, # Which shot: its colour is `SHOT_COLOURS[shot]`
                k:int, # Frame number within the shot: the square moves 2 pixels a frame
                size:tuple=(64, 48), # Width and height
@@ -113,6 +121,34 @@ def stamp_frame(img:np.ndarray, # An RGB frame, changed in place
     for b in range(min(img.shape[1] // 4, 16)): img[:4, 4*b:4*b + 4] = 255 if number >> b & 1 else 0
     return img
 
+# %% ../nbs/02_tiny.ipynb #88a7d4a8
+def _frame_shots(shots:list, # Length of each shot, in seconds
+                 fps:float, # Frame rate
+                 times:list|None=None, # Each frame's time in seconds, for a variable frame rate
+                )->np.ndarray:
+    "The shot of each frame of `synthetic_video`."
+    if times is None: return np.searchsorted(np.round(np.cumsum(shots) * fps), np.arange(round(fps * sum(shots))), 'right')
+    return np.searchsorted(np.cumsum(shots), np.asarray(times, float), 'right')
+
+# %% ../nbs/02_tiny.ipynb #62ed6325
+def _shot_frames(shots:list, fps:float, size:tuple, times:list|None, picture):
+    "The RGB frames of `synthetic_video`, in order: frame `k` of shot `j` is `picture(j, k, size)`."
+    shot, first = _frame_shots(shots, fps, times), 0
+    for i in range(len(shot)):
+        if i and shot[i] != shot[i - 1]: first = i
+        yield np.array(picture(int(shot[i]), i - first, size), np.uint8)
+
+# %% ../nbs/02_tiny.ipynb #e49f7510
+def _video_stream(container, # An output container opened by PyAV
+                  codec:str, fps:float, size:tuple, options:dict|None,
+                  vfr:bool, # Frames carry their own times, in milliseconds
+                 ):
+    "The video stream `synthetic_video` writes into."
+    s = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001), options=dict(options or {}))
+    s.width, s.height, s.pix_fmt = *size, 'yuvj420p' if codec == 'mjpeg' else 'yuv420p'
+    if vfr: s.codec_context.time_base = Fraction(1, 1000)
+    return s
+
 # %% ../nbs/02_tiny.ipynb #e2956930
 def synthetic_video(path:str|Path, # File to write: .avi (MJPEG) or .mp4 (MPEG-4 part 2) by default
                     shots:list=(1.0, 1.0, 1.0), # Length of each shot, in seconds
@@ -127,17 +163,9 @@ def synthetic_video(path:str|Path, # File to write: .avi (MJPEG) or .mp4 (MPEG-4
     "Write a video of shots with PyAV; shot `i` starts at frame `round(fps*sum(shots[:i]))` (or at time `sum(shots[:i])`)."
     import av
     path = Path(path); codec = codec or CODECS.get(path.suffix.lower(), 'mpeg4')
-    n = round(fps * sum(shots)) if times is None else len(times)
-    at = np.arange(n) if times is None else np.asarray(times, float)
-    shot = np.searchsorted(np.round(np.cumsum(shots) * fps) if times is None else np.cumsum(shots), at, 'right')
     with av.open(str(path), 'w') as c:
-        s = c.add_stream(codec, rate=Fraction(fps).limit_denominator(1001), options=dict(options or {}))
-        s.width, s.height, s.pix_fmt = *size, 'yuvj420p' if codec == 'mjpeg' else 'yuv420p'
-        if times is not None: s.codec_context.time_base = Fraction(1, 1000)
-        first = 0
-        for i in range(n):
-            if i and shot[i] != shot[i - 1]: first = i
-            rgb = np.array(picture(int(shot[i]), i - first, size), np.uint8)
+        s = _video_stream(c, codec, fps, size, options, vfr=times is not None)
+        for i, rgb in enumerate(_shot_frames(shots, fps, size, times, picture)):
             f = av.VideoFrame.from_ndarray(stamp_frame(rgb, i) if stamp else rgb, format='rgb24')
             if times is not None: f.pts, f.time_base = round(times[i] * 1000), Fraction(1, 1000)
             c.mux(s.encode(f))
