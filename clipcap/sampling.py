@@ -16,15 +16,18 @@ from .frames import TIE, FrameReader, VideoInfo, decode_frames, open_video, prob
 __all__ = ['KEYFRAME_GAPS', 'uniform_slots', 'interval_slots', 'scene_slots', 'detect_shots', 'keyframe_times', 'choose_frames',
            'sample_frames', 'read_frames']
 
-# %% ../nbs/13_sampling.ipynb #d607a48a
+# %% ../nbs/13_sampling.ipynb #4a7624be
 def _slots(edges, # Rising times, from 0 to the end
           )->list: return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
 
+# %% ../nbs/13_sampling.ipynb #11cd80ff
 def uniform_slots(info:VideoInfo, # From `probe`
                   n:int, # How many slots
-                 )->list: return _slots(np.linspace(0, info.duration, n + 1))
+                 )->list:
+    "`n` equal slots from 0 to the video's end."
+    return _slots(np.linspace(0, info.duration, n + 1))
 
-# %% ../nbs/13_sampling.ipynb #21484935
+# %% ../nbs/13_sampling.ipynb #17cc5379
 def interval_slots(info:VideoInfo, # From `probe`
                    seconds:float, # Length of each slot (the last one ends with the video)
                   )->list:
@@ -33,11 +36,35 @@ def interval_slots(info:VideoInfo, # From `probe`
     if len(edges) > 2 and edges[-1] - edges[-2] < 1e-9: edges = edges[:-1]
     return _slots(edges)
 
+# %% ../nbs/13_sampling.ipynb #ca3e58cb
 def scene_slots(info:VideoInfo, # From `probe`
                 cuts:list, # The time of each shot's first frame (the first shot's, 0, may be left out)
-               )->list: return _slots([0.0] + sorted({float(c) for c in cuts if 0 < c < info.duration}) + [info.duration])
+               )->list:
+    "One slot a shot: from each shot's first frame to the next one's, the last to the video's end."
+    return _slots([0.0] + sorted({float(c) for c in cuts if 0 < c < info.duration}) + [info.duration])
 
-# %% ../nbs/13_sampling.ipynb #57e0a2db
+# %% ../nbs/13_sampling.ipynb #ed74d15f
+def _small_bgr(frame, # An `av.VideoFrame`
+               width:int, # Widest the result may be
+              )->np.ndarray:
+    "The frame as a BGR array, scaled down (area averaging) to at most `width` pixels wide."
+    w = min(width, frame.width)
+    return frame.to_ndarray(format='bgr24', width=w, height=max(2, round(frame.height * w / frame.width)), interpolation='AREA')
+
+# %% ../nbs/13_sampling.ipynb #683e1d55
+def _shot_feed(detector, # A PySceneDetect `ContentDetector`
+               width:int, # Width the detector sees the frames at
+              )->tuple:
+    "`(on_frame, found)`: `on_frame(index, frame)` shows a frame to `detector`; `found` collects `(index, timestamp)` of each cut it names."
+    from scenedetect.common import FrameTimecode
+    found, recent = [], deque(maxlen=detector.event_buffer_length + 2)  # the frames a cut may still name: memory flat in the video's length
+    def on_frame(i, f):
+        recent.append((i, f.pts))
+        cuts = detector.process_frame(FrameTimecode(i, fps=25.0), _small_bgr(f, width))  # frame numbers are all it reads
+        found.extend((c.frame_num, dict(recent)[c.frame_num]) for c in cuts)
+    return on_frame, found
+
+# %% ../nbs/13_sampling.ipynb #a9ec6004
 def detect_shots(path:str|Path, # The video
                  threshold:float=FrameSampling.threshold, # ContentDetector threshold (lower finds more cuts)
                  min_scene_len:int=FrameSampling.min_scene_len, # Shortest shot, in frames
@@ -46,45 +73,47 @@ def detect_shots(path:str|Path, # The video
                 )->tuple:
     "One decoding pass at reduced size: `(VideoInfo, cuts)`, `cuts` the time of the first frame of every shot after the first."
     from scenedetect import ContentDetector
-    from scenedetect.common import FrameTimecode
-    det, found = ContentDetector(threshold=threshold, min_scene_len=min_scene_len), []
-    recent = deque(maxlen=det.event_buffer_length + 2)  # the frames a cut may still name: memory flat in the video's length
-    def on_frame(i, f):
-        w = min(width, f.width); recent.append((i, f.pts))
-        bgr = f.to_ndarray(format='bgr24', width=w, height=max(2, round(f.height * w / f.width)), interpolation='AREA')
-        found.extend((c.frame_num, dict(recent)[c.frame_num]) for c in det.process_frame(FrameTimecode(i, fps=25.0), bgr))  # frame numbers are all it reads
+    on_frame, found = _shot_feed(ContentDetector(threshold=threshold, min_scene_len=min_scene_len), width)
     info = probe(path, on_frame=on_frame, progress=progress)
     return info, [info.time(pts) if info.time_base is not None else i / info.fps for i, pts in found]
 
-# %% ../nbs/13_sampling.ipynb #acb118d9
-KEYFRAME_GAPS = 1.0  # 'auto' takes a keyframe for a slot at least this many keyframe gaps long
+# %% ../nbs/13_sampling.ipynb #8decfaff
+def _index_keyframes(c, # An open container, at its start
+                    )->np.ndarray:
+    "Timestamps of the keyframes in the container's index, as the decoder shows them (the decoder's delay added); empty without an index."
+    ie = c.streams.video[0].index_entries
+    ts = np.array([e.timestamp for e in ie if e.is_keyframe] if len(ie) > 1 else [], np.int64)
+    first = next(decode_frames(c), None) if len(ts) else None
+    if first is not None and first.pts is not None: ts += first.pts - ts[0]  # the index holds decoding times: reordering shows each keyframe later
+    return ts
 
+# %% ../nbs/13_sampling.ipynb #9baa8b7b
 def keyframe_times(info:VideoInfo, # From `probe`
                   )->np.ndarray:
-    "Time of each keyframe in the container's index, in seconds, rising (the decoder's delay added); empty without an index."
+    "Time of each keyframe in the container's index, in seconds, rising; empty without an index (or for a file read by a full pass)."
     if info.access != 'seek' or info.time_base is None: return np.empty(0)
-    c = open_video(info.path)
-    try:
-        ie = c.streams.video[0].index_entries
-        ts = np.array([e.timestamp for e in ie if e.is_keyframe] if len(ie) > 1 else [], np.int64)
-        first = next(decode_frames(c), None) if len(ts) else None
-        if first is not None and first.pts is not None: ts += first.pts - ts[0]  # the index holds decoding times: reordering shows each keyframe later
-    finally: c.close()
+    with open_video(info.path) as c: ts = _index_keyframes(c)
     return np.unique((ts - info.origin) * float(info.time_base))
 
-# %% ../nbs/13_sampling.ipynb #715cdbba
+# %% ../nbs/13_sampling.ipynb #f956acea
+def _nearest_inside(keyframes:np.ndarray, # Keyframe times, rising
+                    a:float, b:float, # The slot
+                   )->float|None:
+    "The keyframe inside slot `(a, b)` nearest its centre; None when the slot holds none."
+    inside = keyframes[np.searchsorted(keyframes, a - TIE):np.searchsorted(keyframes, b - TIE)]
+    return float(inside[np.argmin(np.abs(inside - (a + b) / 2))]) if len(inside) else None
+
+# %% ../nbs/13_sampling.ipynb #e3353150
+KEYFRAME_GAPS = 1.0  # 'auto' takes a keyframe for a slot at least this many keyframe gaps long
+
 def choose_frames(slots:list, # Slots `(start, end)`
                   keyframes:np.ndarray, # Keyframe times, rising (`keyframe_times`)
                   choice:str='auto', # One of `FRAME_CHOICES`
                  )->list:
     "Per slot, the time of the keyframe that stands for it, or None for the frame on screen at its centre."
     gap = float(np.median(np.diff(keyframes))) if len(keyframes) > 1 else math.inf
-    out = []
-    for a, b in slots:
-        inside = keyframes[np.searchsorted(keyframes, a - TIE):np.searchsorted(keyframes, b - TIE)]
-        want = choice == 'keyframe' or choice == 'auto' and b - a >= KEYFRAME_GAPS * gap
-        out.append(float(inside[np.argmin(np.abs(inside - (a + b) / 2))]) if want and len(inside) else None)
-    return out
+    wants = lambda a, b: choice == 'keyframe' or choice == 'auto' and b - a >= KEYFRAME_GAPS * gap
+    return [_nearest_inside(keyframes, a, b) if wants(a, b) else None for a, b in slots]
 
 # %% ../nbs/13_sampling.ipynb #7d43081e
 def sample_frames(path:str|Path, # The video
@@ -100,19 +129,32 @@ def sample_frames(path:str|Path, # The video
     info = probe(path, progress=progress)
     return info, uniform_slots(info, s.n_frames) if s.strategy == 'uniform' else interval_slots(info, s.interval)
 
-# %% ../nbs/13_sampling.ipynb #41ae7992
+# %% ../nbs/13_sampling.ipynb #6ea62f2c
 def _pick(r:FrameReader, a:float, b:float, # The reader, and the slot
           key:float|None, # The keyframe chosen for the slot, or None
          )->tuple|None:
     "The chosen frame of slot `(a, b)`: the keyframe when it decodes inside the slot, else the frame on screen at the centre."
     c = (a + b) / 2
-    if key is not None:
+    if key is not None and r.seeking:
         got = r.keyframe(key)
         if got and a - TIE <= got[0] < b: return got
         r.prev = None; r._seek(c + TIE)  # a keyframe that decodes outside its slot: start again before the centre
     return r.at(c)
 
-# %% ../nbs/13_sampling.ipynb #2dca9a0a
+# %% ../nbs/13_sampling.ipynb #6cf076cb
+def _merge_repeats(picked, # `(start, end, (time, frame) or None)` of each slot, in time order
+                   short_side:int|None, # Scale frames down to this shorter side (None: full size)
+                  ):
+    "Yield `(time, start, end, rgb)`, slots that show the same frame merged into one; `(None, start, end, None)` where nothing decodes."
+    held = None
+    for a, b, got in picked:
+        if held and got and held[0] == got[0]: held[2] = b; continue
+        if held: yield (*held[:3], to_rgb(held[3], short_side))
+        held = [got[0], a, b, got[1]] if got else None
+        if not got: yield None, a, b, None  # nothing decodes here (a file cut short since it was probed)
+    if held: yield (*held[:3], to_rgb(held[3], short_side))
+
+# %% ../nbs/13_sampling.ipynb #327faac5
 def read_frames(info:VideoInfo, # From `probe`
                 slots:list, # Slots `(start, end)`, in time order
                 progress:bool=False, # Show a progress bar (frames fetched)
@@ -121,14 +163,7 @@ def read_frames(info:VideoInfo, # From `probe`
                ):
     "Yield `(time, start, end, rgb)`: each slot's chosen frame (slots that show the same frame merged)."
     keys = choose_frames(slots, keyframe_times(info) if frame_choice != 'exact' else np.empty(0), frame_choice)
-    held, rgb = None, lambda h: (*h[:3], to_rgb(h[3], short_side))
-    with FrameReader(info) as r, tqdm(total=len(slots), unit='frame', desc=f'reading {info.path.name}',
-                                       disable=not progress, leave=False) as bar:
-        for (a, b), key in zip(slots, keys):
-            got = _pick(r, a, b, key) if r.seeking else r.at((a + b) / 2); bar.update()
-            if held and got and held[0] == got[0]: held[2] = b; continue
-            if held: yield rgb(held)
-            held = [got[0], a, b, got[1]] if got else None
-            if not got: yield None, a, b, None  # nothing decodes here (a file cut short since it was probed)
-        if held: yield rgb(held)
+    with FrameReader(info) as r, tqdm(zip(slots, keys), total=len(slots), unit='frame', desc=f'reading {info.path.name}',
+                                       disable=not progress, leave=False) as todo:
+        yield from _merge_repeats(((a, b, _pick(r, a, b, key)) for (a, b), key in todo), short_side)
         info.n_bad = max(info.n_bad, len(r.bad))

@@ -35,9 +35,10 @@ class VideoCaptions:
     skipped:list=field(default_factory=list) # Slots `(start, end)` for which no frame could be read
     timings:dict=field(default_factory=dict) # Seconds in each stage: open, frames (producer thread), caption, frames_folder (writer thread), subtitles, total
 
-# %% ../nbs/15_video.ipynb #9a52fdaa
+# %% ../nbs/15_video.ipynb #21c06ec4
 FRAME_SIDE = 448  # caption_video scales frames down to this shorter side (twice what CLIP sees)
 
+# %% ../nbs/15_video.ipynb #28a616d3
 def _save_frames(batch:list, # `(time, start, end, rgb)` of each frame
                  texts:list, # Their captions
                  folder:Path, # The frames folder being filled
@@ -63,7 +64,13 @@ class _FrameCaptioner:
         self.cap, self.info, self.folder, self.timings, self.writer = cap, info, folder, timings, writer
         self.segments, self.skipped, self.writing = [], [], None
 
-# %% ../nbs/15_video.ipynb #9b1a38f1
+# %% ../nbs/15_video.ipynb #e2f5cf4e
+@patch
+def wait(self:_FrameCaptioner):
+    "Wait for the batch being written; count its time."
+    if self.writing is not None: self.timings['frames_folder'] += self.writing.result(); self.writing = None
+
+# %% ../nbs/15_video.ipynb #3a7b0d60
 @patch
 def flush(self:_FrameCaptioner, batch:list, # `(time, start, end, rgb)` of each frame
          ):
@@ -75,12 +82,20 @@ def flush(self:_FrameCaptioner, batch:list, # `(time, start, end, rgb)` of each 
         self.writing = self.writer.submit(_save_frames, batch, texts, self.folder, len(self.segments), self.cap.render_tag)
     self.segments += [Segment(a, b, text, [self.info.frame_number(t)], [t]) for (t, a, b, _), text in zip(batch, texts)]
 
-@patch
-def wait(self:_FrameCaptioner):
-    "Wait for the batch being written; count its time."
-    if self.writing is not None: self.timings['frames_folder'] += self.writing.result(); self.writing = None
+# %% ../nbs/15_video.ipynb #6887d24b
+def _batches(frames, # What `read_frames` yields
+             size:int, # Frames a batch
+             skipped:list, # Slots `(start, end)` without a frame are added here
+            ):
+    "Yield lists of `size` frames (the last one shorter); slots without a frame go to `skipped`."
+    batch = []
+    for item in frames:
+        if item[3] is None: skipped.append(item[1:3]); continue
+        batch.append(item)
+        if len(batch) >= size: yield batch; batch = []
+    if batch: yield batch
 
-# %% ../nbs/15_video.ipynb #c2c5650f
+# %% ../nbs/15_video.ipynb #e135f457
 def _caption_frames(cap:Captioner, # The loaded captioner
                     frames, # What `read_frames` yields
                     info:VideoInfo, # The video
@@ -89,12 +104,8 @@ def _caption_frames(cap:Captioner, # The loaded captioner
                    )->tuple:
     "Caption what `read_frames` yields, `cap.batch_size` at a time: `(segments, skipped slots)`."
     with ThreadPoolExecutor(1) as writer:
-        fc, batch = _FrameCaptioner(cap, info, folder, timings, writer), []
-        for item in frames:
-            if item[3] is None: fc.skipped.append(item[1:3]); continue
-            batch.append(item)
-            if len(batch) >= cap.batch_size: fc.flush(batch); batch = []
-        if batch: fc.flush(batch)
+        fc = _FrameCaptioner(cap, info, folder, timings, writer)
+        for batch in _batches(frames, cap.batch_size, fc.skipped): fc.flush(batch)
         fc.wait()
     return fc.segments, fc.skipped
 
@@ -104,7 +115,25 @@ def _split_options(options:dict)->tuple:
     names = {f.name for f in fields(FrameSampling)}
     return {k: v for k, v in options.items() if k in names}, {k: v for k, v in options.items() if k not in names}
 
-# %% ../nbs/15_video.ipynb #ba646b33
+# %% ../nbs/15_video.ipynb #f5568b9b
+def _caption_slots(info:VideoInfo, # The video
+                   slots:list, # Its slots `(start, end)`
+                   frame_choice:str, # Which frame stands for each slot (`FrameSampling.frame_choice`)
+                   load, # Called once the frames are being read: gives the `Captioner` (loading a model takes a while)
+                   depth:int, # Frames the producer reads ahead (a batch)
+                   frames_dir:Path|None, # The frames folder to (re)write, if any
+                   timings:dict, # Seconds of each stage are added here
+                   progress:bool=False, # Show a progress bar
+                  )->tuple:
+    "Caption each slot's frame, read in a producer thread while the model loads and captions: `(segments, skipped slots)`."
+    frames = Prefetch(read_frames(info, slots, progress, frame_choice, FRAME_SIDE), depth)
+    try:
+        cap = load()  # the frames decode while the model loads
+        with atomic_folder(frames_dir) if frames_dir is not None else nullcontext() as folder:
+            return _caption_frames(cap, frames, info, folder, timings)
+    finally: frames.close(); timings['frames'] = frames.busy
+
+# %% ../nbs/15_video.ipynb #bb8b9c08
 def caption_video(path:str|Path, # The video
                   sampling:FrameSampling|dict|None=None, # Which frames to caption (`clipcap.config.FrameSampling`)
                   checkpoint:str|Path='L', # The model (what `Captioner` takes), when no `captioner` is given
@@ -124,16 +153,11 @@ def caption_video(path:str|Path, # The video
     out_dir, formats = check_outputs(path, out_dir, formats, save_frames)
     info, slots = sample_frames(path, s, progress)
     timings = dict(open=time.perf_counter() - t0, frames=0.0, caption=0.0, frames_folder=0.0)
+    frames_dir = out_dir / f'{path.stem}_captioning_frames' if save_frames else None
+    load = lambda: captioner or Captioner(checkpoint=checkpoint, **cap_options)  # called once the frames are being read
     depth = captioner.batch_size if captioner else cap_options.get('batch_size', BATCH_SIZE)
-    frames = Prefetch(read_frames(info, slots, progress, s.frame_choice, FRAME_SIDE), depth)
-    try:
-        cap = captioner or Captioner(checkpoint=checkpoint, **cap_options)  # the frames decode while the model loads
-        frames_dir = out_dir / f'{path.stem}_captioning_frames' if save_frames else None
-        with atomic_folder(frames_dir) if save_frames else nullcontext() as folder:
-            segments, skipped = _caption_frames(cap, frames, info, folder, timings)
-    finally: frames.close(); timings['frames'] = frames.busy
-    t = time.perf_counter()
-    segments = merge_segments(segments)
+    segments, skipped = _caption_slots(info, slots, s.frame_choice, load, depth, frames_dir, timings, progress)
+    t, segments = time.perf_counter(), merge_segments(segments)
     files = write_subtitles(segments, path, out_dir, formats, lang)
     timings.update(subtitles=time.perf_counter() - t, total=time.perf_counter() - t0)
     return VideoCaptions(path, segments, info, files, frames_dir, skipped, timings)
@@ -152,19 +176,48 @@ def _plan_videos(videos:list, # Video paths, as given
         stems[where] = v
     return todo
 
-# %% ../nbs/15_video.ipynb #4f2e8fa9
+# %% ../nbs/15_video.ipynb #1480d969
 def _record(res:VideoCaptions)->dict:
     "A finished video as a journal line: its segments, files and frames folder."
     return dict(id=os.path.realpath(res.path), path=str(res.path), segments=[asdict(s) for s in res.segments], files={k: str(p) for k, p in res.files.items()},
                 frames_dir=res.frames_dir and str(res.frames_dir), skipped=res.skipped)
 
+# %% ../nbs/15_video.ipynb #0cafe294
 def _from_record(rec:dict)->VideoCaptions|None:
     "The `VideoCaptions` a journal line holds (no `info`: the video was not opened again), or None when a file has gone."
     files = {k: Path(p) for k, p in rec['files'].items()}
     if not all(p.is_file() for p in files.values()) or rec['frames_dir'] and not Path(rec['frames_dir']).is_dir(): return None
     return VideoCaptions(Path(rec['path']), [Segment(**s) for s in rec['segments']], None, files, rec['frames_dir'] and Path(rec['frames_dir']), [tuple(x) for x in rec['skipped']])
 
-# %% ../nbs/15_video.ipynb #67d600ed
+# %% ../nbs/15_video.ipynb #410da2fd
+def _run_key(captioner:Captioner|None, # The loaded captioner, if one was given
+             checkpoint:str|Path, # Else the model to load
+             cap_options:dict, # And its options
+             sampling:FrameSampling, # How frames are sampled
+             outputs:dict, # `out_dir`, `formats`, `save_frames`
+             lang:str|None, # The JSON's `lang`, if given
+            )->dict:
+    "What a batch's outputs depend on, as its journal's key."
+    model = captioner.run_key() if captioner else [str(checkpoint), {k: v for k, v in cap_options.items() if k not in ('batch_size', 'cache')}]
+    return dict(model=model, sampling=asdict(sampling), outputs=outputs, lang=lang)
+
+# %% ../nbs/15_video.ipynb #a30067c0
+def _video_problem(video:Path, # A video of the batch
+                   outputs:dict, # `out_dir`, `formats`, `save_frames`
+                  )->Exception|None:
+    "Why `video` cannot be captioned into `outputs`, as the error to report; None when it can be."
+    try: open_video(video).close(); check_outputs(video, **outputs)
+    except (ClipcapError, OSError) as e: return e
+
+# %% ../nbs/15_video.ipynb #cbcf032d
+def _finished(journal:Journal|None, # The batch's journal, if it keeps one
+              video:Path, # A video of the batch
+             )->VideoCaptions|None:
+    "The video's results as the journal recorded them, or None when it is not done (or its files have gone)."
+    rec = journal.done.get(os.path.realpath(video)) if journal else None
+    return _from_record(rec) if rec else None
+
+# %% ../nbs/15_video.ipynb #62f36bef
 def video_results(videos:list, # Video paths
                   sampling:FrameSampling|dict|None=None, # Which frames to caption (`clipcap.config.FrameSampling`)
                   checkpoint:str|Path='L', # The model (what `Captioner` takes), when no `captioner` is given
@@ -182,14 +235,11 @@ def video_results(videos:list, # Video paths
     if out_dir is not None or not videos: check_outputs(Path(out_dir or '.') / 'x', out_dir, formats, save_frames)  # fails for all alike
     rest = {k: cap_options.pop(k) for k in ('lang', 'progress') if k in cap_options}
     todo = _plan_videos(videos, out_dir)
-    key = dict(model=captioner.run_key() if captioner else [str(checkpoint), {k: v for k, v in cap_options.items() if k not in ('batch_size', 'cache')}],
-               sampling=asdict(s), outputs=kw, lang=rest.get('lang'))
     jp = Path(out_dir or (todo[0].parent if todo else '.')) / '.clipcap-video-journal.jsonl'
-    journal = Journal(jp, key, resume) if journal else None
+    journal = Journal(jp, _run_key(captioner, checkpoint, cap_options, s, kw, rest.get('lang')), resume) if journal else None
     for v in todo:
-        if journal and (rec := journal.done.get(os.path.realpath(v))) and (done := _from_record(rec)): yield v, done; continue
-        try: open_video(v).close(); check_outputs(v, **kw)  # a video that can't be captioned: before any model loads
-        except (ClipcapError, OSError) as e: yield v, e; continue
+        if (done := _finished(journal, v)): yield v, done; continue
+        if (e := _video_problem(v, kw)): yield v, e; continue
         captioner = captioner or Captioner(checkpoint=checkpoint, **cap_options)  # a model that can't load fails them all
         try: res = caption_video(v, s, captioner=captioner, **kw, **rest)
         except (ClipcapError, OSError, av.error.FFmpegError) as e: yield v, e; continue
