@@ -13,18 +13,18 @@ from fastcore.docments import docments
 from .core import ClipcapError, SettingsError, UsageError, check_writable, path_text, DTYPES, PLANS
 from .config import (RELEASED, SIZES, PRESETS, IMAGE_FEATURES, STRATEGIES, SUBTITLE_FORMATS, FRAME_CHOICES, BEAM_SEARCHES,
                             MIXED_PRECISIONS, PTB_TOKENIZERS, BATCH_SIZE, ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED,
-                            RESULT_FOLDERS, VIDEO_FORMATS, LANG, DecodeConfig, TrainConfig, FrameSampling, Serving, settings_of, size_preset)
+                            RESULT_FOLDERS, VIDEO_FORMATS, LANG, DEFAULT_PRESET, EVAL_SPLIT, DecodeConfig, TrainConfig, FrameSampling, Serving, settings_of, size_preset)
 
 # %% auto #0
-__all__ = ['ALIASES', 'OLD_SPELLINGS', 'MOVED', 'BOOL_WORDS', 'CHOICES', 'ORIGINAL_WEIGHTS', 'SHAPES', 'FIELD_OPTIONS',
+__all__ = ['ALIASES', 'OLD_SPELLINGS', 'MOVED', 'BOOL_WORDS', 'CHOICES', 'CLIPGPT_WEIGHTS', 'SHAPES', 'FIELD_OPTIONS',
            'image_cli', 'video_cli', 'dataset_cli', 'train_cli', 'evaluate_cli', 'app_cli', 'shapes_cli', 'COMMANDS',
            'HEAVY', 'modernise', 'HelpFormatter', 'new_parser', 'add_flag', 'count', 'flag_type', 'settings_flags',
            'settings_from', 'model_flags', 'ray_flags', 'checkpoint_of', 'flag_table', 'Stopped', 'sigterm_stops',
            'run_command', 'console_script', 'input_flags', 'image_outputs', 'image_parser', 'describe_command',
            'caption_images_command', 'caption_corpus_command', 'video_outputs', 'video_parser', 'formats_of',
-           'caption_videos_command', 'ray_videos_command', 'encoder_flags', 'dataset_parser', 'split_fractions',
-           'build_store_command', 'train_parser', 'train_command', 'evaluate_parser', 'evaluate_command', 'app_parser',
-           'serve_app_command', 'shapes_parser', 'write_scenes_command', 'shapes_command']
+           'caption_videos_command', 'ray_videos_command', 'encoder_flags', 'dataset_parser', 'build_store_command',
+           'train_parser', 'train_command', 'evaluate_parser', 'evaluate_command', 'app_parser', 'serve_app_command',
+           'shapes_parser', 'write_scenes_command', 'shapes_command']
 
 # %% ../nbs/18_cli.ipynb #947465a5
 ALIASES = {'-C': 'checkpoint', '-S': 'size', '-I': 'img_path', '-V': 'video_path', '-N': 'num_frames',
@@ -164,7 +164,7 @@ def ray_flags(parser, # A parser
     add_flag(g, 'ray_address', f"{what} on the Ray cluster at this address")
 
 # %% ../nbs/18_cli.ipynb #6749f34f
-ORIGINAL_WEIGHTS = {'S': 'weights/small', 'L': 'weights/large'}  # where clipgpt's scripts kept their checkpoint files
+CLIPGPT_WEIGHTS = {'S': 'weights/small', 'L': 'weights/large'}  # where clipgpt's scripts kept their checkpoint files
 SHAPES = 'shapes'  # -C shapes: the shapes model (`clipcap.shapes`), built offline on first use
 
 def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
@@ -175,12 +175,12 @@ def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
     if args.checkpoint.lower() == SHAPES and not Path(args.checkpoint).exists():
         from clipcap.shapes import shapes_model
         return str(shapes_model())
-    if args.size and not Path(args.checkpoint).exists() and (p := Path(ORIGINAL_WEIGHTS[args.size]) / args.checkpoint).is_file():
+    if args.size and not Path(args.checkpoint).exists() and (p := Path(CLIPGPT_WEIGHTS[args.size]) / args.checkpoint).is_file():
         return str(p)
     return args.checkpoint
 
 # %% ../nbs/18_cli.ipynb #66c467c9
-FIELD_OPTIONS = {'n_frames': 'num_frames', 'images_dir': 'images'}  # fields whose option has another name (clipgpt's -N/--num-frames)
+FIELD_OPTIONS = {'n_frames': 'num_frames', 'images_dir': 'images', 'ratios': ('train', 'val')}  # fields set by options of other names
 
 def flag_table(parser:argparse.ArgumentParser, # The command's parser
               )->dict:
@@ -188,7 +188,8 @@ def flag_table(parser:argparse.ArgumentParser, # The command's parser
     def shown(opts): return opts[-1] + (f" ({opts[0]})" if len(opts) > 1 and len(opts[0]) == 2 else '')
     yes_no = lambda a, o: isinstance(a, argparse.BooleanOptionalAction) and o.startswith('--no-')  # the negative form
     t = {a.dest: shown([o for o in a.option_strings if not yes_no(a, o)]) if a.option_strings else a.dest for a in parser._actions if a.dest != 'help'}
-    return t | {f: t[o] for f, o in FIELD_OPTIONS.items() if o in t}
+    named = lambda o: ' and '.join(t[x] for x in o) if isinstance(o, tuple) and all(x in t for x in o) else t.get(o) if isinstance(o, str) else None
+    return t | {f: named(o) for f, o in FIELD_OPTIONS.items() if named(o)}
 
 # %% ../nbs/18_cli.ipynb #c9b8663b
 class Stopped(KeyboardInterrupt):
@@ -255,7 +256,7 @@ def input_flags(parser, # A command's parser
                 metavar:str, # What a path is, in the help: IMAGE, VIDEO
                 what:str, # What the paths are, for the help
                ):
-    "A command's inputs: paths as arguments, and as a flag that may repeat (the original's -I, -V)."
+    "A command's inputs: paths as arguments, and as a flag that may repeat (clipgpt's -I, -V)."
     parser.add_argument('paths', nargs='*', metavar=metavar, help=what)
     add_flag(parser, name, f"{what} (may repeat, or take several)", nargs='+', action='extend')
 
@@ -412,7 +413,7 @@ def ray_videos_command(videos:list, # Video paths
 def encoder_flags(parser, # The parser of `clipcap-dataset`
                  ):
     "The flags that say which image encoder encodes a store: a preset's, a CLIP model's, or a model's own."
-    add_flag(parser, 'encoder', "Preset whose image encoder to use", 'clipcap-mlp', choices=[*PRESETS, *SIZES])
+    add_flag(parser, 'encoder', "Preset whose image encoder to use", DEFAULT_PRESET, choices=[*PRESETS, *SIZES])
     add_flag(parser, 'checkpoint', "A model (folder, file, released name, 'shapes') whose image encoder to use, instead of --encoder")
     add_flag(parser, 'clip_model', "Hugging Face id or folder of the CLIP model (overrides the preset's)")
     add_flag(parser, 'image_feature', "CLIP output to store (default: the preset's)", choices=IMAGE_FEATURES)
@@ -437,16 +438,6 @@ def dataset_parser()->argparse.ArgumentParser:
     ray_flags(p, 'Encode')
     return p
 
-# %% ../nbs/18_cli.ipynb #9873702e
-def split_fractions(train:float, # Fraction of images for training
-                    val:float, # Fraction for validation
-                   )->tuple:
-    "`(train, val, test)`: the test images are the rest; each fraction in [0, 1]."
-    for k, v in dict(train=train, val=val).items():
-        if not 0 <= v <= 1: raise SettingsError(f"{{{k}}} must be a fraction from 0 to 1, got {v}", k)
-    if train + val > 1 + 1e-9: raise SettingsError(f"{{train}} and {{val}} add up to more than 1 ({train} + {val})", 'train', 'val')
-    return train, val, max(0.0, 1 - train - val)
-
 # %% ../nbs/18_cli.ipynb #e9fbc69c
 def _encoder_of(args):
     "The `--encoder`/`--clip-model`/`--image-feature` config, or the model `-C` names (its encoder encodes)."
@@ -462,7 +453,6 @@ def _encoder_of(args):
 # %% ../nbs/18_cli.ipynb #775356ea
 def build_store_command(args)->int:
     "What `clipcap-dataset` does with its flags."
-    ratios = split_fractions(args.train, args.val)
     check_writable(args.out, folder=True)  # before any image is read
     from clipcap.data import build_feature_store
     runner = None
@@ -470,7 +460,7 @@ def build_store_command(args)->int:
         from clipcap.distributed import RayRunner
         runner = RayRunner(address=args.ray_address)
     store = build_feature_store(args.captions, args.images, args.out, encoder=_encoder_of(args), batch_size=args.batch_size, device=args.device,
-                                format=args.format, ratios=ratios, seed=args.seed, num_workers=args.num_workers, shard_size=args.shard_size,
+                                format=args.format, ratios=(args.train, args.val), seed=args.seed, num_workers=args.num_workers, shard_size=args.shard_size,
                                 overwrite=args.overwrite, trust_pickle=args.trust_pickle, runner=runner)
     print(store)
     for r in store.failed.itertuples(): print(f"error: {path_text(Path(args.images) / r.image)}: {r.reason}", file=sys.stderr)
@@ -507,7 +497,7 @@ def evaluate_parser()->argparse.ArgumentParser:
     "The flags of `clipcap-eval`."
     p = new_parser('clipcap-eval', "Evaluate a CLIP-prefix captioner on a split of a feature store.")
     add_flag(p, 'data', "Feature store folder (clipcap-dataset's output) with the split and its references")
-    add_flag(p, 'split', "Split to evaluate", 'test')
+    add_flag(p, 'split', "Split to evaluate", EVAL_SPLIT)
     add_flag(p, 'img_path', "Images folder, for rendered examples")
     add_flag(p, 'res_path', "Results parent folder", RESULT_FOLDERS['evaluate'])
     add_flag(p, 'examples', "Render at most this many images (default: all)", type=count(0))

@@ -11,12 +11,13 @@ from fastcore.basics import patch
 from .core import SettingsError, write_json
 
 # %% auto #0
-__all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'SIZES', 'PRESETS', 'RELEASED', 'BEAM_SEARCHES', 'MAX_BEAMS',
-           'MAX_TOKENS', 'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS', 'STRATEGIES', 'SUBTITLE_FORMATS',
-           'FRAME_CHOICES', 'SIZE_UNITS', 'BATCH_SIZE', 'ENCODE_BATCH_SIZE', 'SHARD_SIZE', 'SPLIT_SEED',
-           'RESULT_FOLDERS', 'VIDEO_FORMATS', 'LANG', 'PTB_TOKENIZERS', 'require', 'is_number', 'ClipCapConfig',
-           'size_preset', 'get_config', 'Released', 'released_name', 'DecodeConfig', 'settings_of', 'decode_config',
-           'TrainConfig', 'train_config', 'FrameSampling', 'upload_limit', 'bind_error', 'check_address', 'Serving']
+__all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'SIZES', 'PRESETS', 'DEFAULT_PRESET', 'RELEASED',
+           'BEAM_SEARCHES', 'MAX_BEAMS', 'MAX_TOKENS', 'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS',
+           'STRATEGIES', 'SUBTITLE_FORMATS', 'FRAME_CHOICES', 'SIZE_UNITS', 'BATCH_SIZE', 'ENCODE_BATCH_SIZE',
+           'SHARD_SIZE', 'SPLIT_SEED', 'RESULT_FOLDERS', 'VIDEO_FORMATS', 'LANG', 'PTB_TOKENIZERS', 'EVAL_SPLIT',
+           'require', 'is_number', 'ClipCapConfig', 'size_preset', 'get_config', 'Released', 'released_name',
+           'DecodeConfig', 'settings_of', 'decode_config', 'TrainConfig', 'train_config', 'FrameSampling',
+           'upload_limit', 'bind_error', 'check_address', 'Serving']
 
 # %% ../nbs/01_config.ipynb #dc82d2d2
 def require(ok:bool, # Whether the setting is acceptable
@@ -127,7 +128,9 @@ PRESETS = {
 }
 
 # %% ../nbs/01_config.ipynb #b4e36c60
-def get_config(name_or_config:str|ClipCapConfig|dict='clipcap-mlp', # A preset name, a config, or a config dict
+DEFAULT_PRESET = 'clipcap-mlp'  # ClipCap's MLP model: what a config, or a feature store's encoder, is by default
+
+def get_config(name_or_config:str|ClipCapConfig|dict=DEFAULT_PRESET, # A preset name, a config, or a config dict
                **overrides, # Fields to change
               )->ClipCapConfig:
     "A `ClipCapConfig` from a preset name (case-insensitive size `S`/`L` means clipgpt-S/L), with overrides."
@@ -389,3 +392,4 @@ SPLIT_SEED = 100  # seed of the split of a data set into training, validation an
 RESULT_FOLDERS = dict(image='./data/result/prediction', evaluate='./data/result/evaluation')  # where clipgpt's scripts kept results
 VIDEO_FORMATS, LANG = ('srt', 'json'), 'en'  # what a video writes unless told otherwise: clipgpt's SRT and JSON, in English
 PTB_TOKENIZERS = ('auto', 'java', 'python')  # evaluation's tokenizers: 'auto' is Java when available, else the Python stand-in
+EVAL_SPLIT = 'test'  # the split a model is evaluated on

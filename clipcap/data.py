@@ -15,7 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from .core import PLANS, ClipcapError, SettingsError, path_text, atomic_write, atomic_folder, fingerprint, remove_stale, write_csv, write_json
-from .config import ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED, ClipCapConfig, TrainConfig, get_config
+from .config import DEFAULT_PRESET, ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED, ClipCapConfig, TrainConfig, get_config
 from .model import ImageEncoder, OpenCLIPEncoder, ClipCapModel, build_encoder, pad_with_eos, quiet_loading, tokenize_captions
 from .image_files import load_image, ImageLoadError
 from .tiny import COLOURS, SHAPES
@@ -183,8 +183,8 @@ SPLITS = ('train', 'val', 'test')
 def _check_ratios(ratios:tuple)->list[float]:
     "The split fractions as floats: train and validation, and test when given (then all three sum to 1)."
     r = [float(x) for x in ratios]
-    if len(r) not in (2, 3) or min(r) < 0 or sum(r[:2]) > 1 + 1e-6 or (len(r) == 3 and abs(sum(r) - 1) > 1e-6):
-        raise SettingsError(f"{{ratios}}={tuple(ratios)}: expected (train, val[, test]) fractions >= 0 that sum to 1", 'ratios')
+    if len(r) not in (2, 3) or not all(0 <= x <= 1 for x in r) or sum(r[:2]) > 1 + 1e-6 or (len(r) == 3 and abs(sum(r) - 1) > 1e-6):
+        raise SettingsError(f"{{ratios}} {tuple(ratios)} must be (train, val[, test]) fractions from 0 to 1: train + val at most 1, all three 1", 'ratios')
     return r
 
 # %% ../nbs/07_data.ipynb #f861d331
@@ -437,22 +437,22 @@ def _images_dir(captions, images_dir)->Path:
     return Path(images_dir)
 
 # %% ../nbs/07_data.ipynb #e3ac9e65
-def _store_plan(names:list, shard_size:int, info:dict)->dict:
+def _store_identity(names:list, shard_size:int, info:dict)->dict:
     "What a store is made of: its images, their number, the shard size and the encoder (fingerprints)."
-    return dict(images_sha1=fingerprint(names), n_planned=len(names), shard_size=shard_size, encoder_sha1=fingerprint(info))
+    return dict(images_sha1=fingerprint(names), n_listed=len(names), shard_size=shard_size, encoder_sha1=fingerprint(info))
 
-def _start_store(out:Path, plan:dict, info:dict, overwrite:bool):
+def _start_store(out:Path, identity:dict, info:dict, overwrite:bool):
     "Make the store's folder and mark it unfinished; clear what a killed run left; refuse a store of other things unless `overwrite`."
     (out/'shards').mkdir(parents=True, exist_ok=True)
     remove_stale(out/'shards')
     if (out/'store.json').exists():
         old = json.loads((out/'store.json').read_text())
-        if old.get('plan') != plan and not overwrite:
+        if old.get('identity') != identity and not overwrite:
             raise SettingsError(f"{path_text(out)}: holds a feature store of other images, shard size or encoder "
                                 f"({old.get('encoder_info', {}).get('clip_model')}); with {{overwrite}} it is replaced, or choose another folder", 'overwrite')
-        if overwrite:  # start afresh, also when the plan is the same (e.g. the images folder was wrong the first time)
+        if overwrite:  # start afresh, also when the identity is the same (e.g. the images folder was wrong the first time)
             for p in (out/'shards').glob('shard-*.safetensors'): p.unlink()
-    write_json(out/'store.json', dict(complete=False, plan=plan, encoder_info=info))
+    write_json(out/'store.json', dict(complete=False, identity=identity, encoder_info=info))
 
 # %% ../nbs/07_data.ipynb #4504ff07
 def _save_encoder(enc:ImageEncoder, d:Path):
@@ -471,7 +471,7 @@ def _write_indexes(out:Path, df:pd.DataFrame, kept:list):
               ['image_idx', 'caption', 'split'])
 
 # %% ../nbs/07_data.ipynb #a496f710
-def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, info:dict, plan:dict)->FeatureStore:
+def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, info:dict, identity:dict)->FeatureStore:
     "Write the indexes of a store whose shards are all done, mark it complete, and open it."
     ok, failed = [], {}
     for k, _, _ in shards:
@@ -479,7 +479,7 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, info:dict, pla
     kept = [n for n, o in zip(names, ok) if o]
     _write_indexes(out, df, kept)
     write_csv(out/'failed.csv', [dict(image=im, reason=why) for im, why in failed.items()], ['image', 'reason'])
-    write_json(out/'store.json', dict(complete=True, plan=plan, encoder_info=info, n_images=len(kept), n_failed=len(failed),
+    write_json(out/'store.json', dict(complete=True, identity=identity, encoder_info=info, n_images=len(kept), n_failed=len(failed),
                                       shards=[feature_shard_path(out, k).name for k, _, _ in shards]))
     if names and not kept:
         name, reason = next(iter(failed.items()))
@@ -491,7 +491,7 @@ def _finalize(out:Path, df:pd.DataFrame, names:list, shards:list, info:dict, pla
 def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `read_captions` format) or a caption table
                         images_dir:str|Path|None, # Folder the image names are relative to (default: the captions file's folder)
                         out_dir:str|Path, # Folder of the store (created; an unfinished store there is resumed)
-                        encoder:str|ClipCapConfig|ClipCapModel|ImageEncoder='clipcap-mlp', # Preset, config, model or encoder whose CLIP features to store
+                        encoder:str|ClipCapConfig|ClipCapModel|ImageEncoder=DEFAULT_PRESET, # Preset, config, model or encoder whose CLIP features to store
                         batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
                         device:str|None=None, # 'cuda', 'cpu', ...; a GPU when there is one
                         dtype:str|None=None, # Encoder dtype: None: float16 on a GPU, on a CPU chosen by `precision_plan`; 'fast', 'fp32', ...
@@ -507,20 +507,21 @@ def build_feature_store(captions:str|Path|pd.DataFrame, # Captions file (any `re
                         runner=None, # Writes the shards still to do, called as `encode_shards` is (default: `encode_shards`, here)
                        )->FeatureStore: # The finished store
     "Encode every unique image once into a resumable feature store; unreadable images are listed in `.failed`."
+    _check_ratios(ratios)  # settings first, before any file is read
     if not isinstance(captions, pd.DataFrame) and Path(captions).suffix == '.pkl':  # features, not images: nothing to encode
-        return import_legacy_pickle(captions, out_dir, trust_pickle, None if isinstance(encoder, str) and encoder == 'clipcap-mlp' else encoder, ratios, seed)
+        return import_legacy_pickle(captions, out_dir, trust_pickle, None if isinstance(encoder, str) and encoder == DEFAULT_PRESET else encoder, ratios, seed)
     images_dir = _images_dir(captions, images_dir)
     df = split_by_image(captions if isinstance(captions, pd.DataFrame) else read_captions(captions, format), ratios, seed)
     names = list(dict.fromkeys(df.image))
     shards = shard_ranges(len(names), shard_size)
     enc, info = _resolve_encoder(encoder)
-    out, plan = Path(out_dir), _store_plan(names, shard_size, info)
-    _start_store(out, plan, info, overwrite)
+    out, identity = Path(out_dir), _store_identity(names, shard_size, info)
+    _start_store(out, identity, info, overwrite)
     if save_encoder or (save_encoder is None and info['clip_model'] is None): _save_encoder(enc, out/'image_encoder')
-    todo = [(k, lo, hi) for k, lo, hi in shards if not _shard_done(feature_shard_path(out, k), names[lo:hi], plan['encoder_sha1'], info['dim'])]
+    todo = [(k, lo, hi) for k, lo, hi in shards if not _shard_done(feature_shard_path(out, k), names[lo:hi], identity['encoder_sha1'], info['dim'])]
     if dtype is not None: enc.set_precision(dtype)
-    (runner or encode_shards)(todo, names, images_dir, enc, plan['encoder_sha1'], out, batch_size, device, num_workers, progress)
-    return _finalize(out, df, names, shards, info, plan)
+    (runner or encode_shards)(todo, names, images_dir, enc, identity['encoder_sha1'], out, batch_size, device, num_workers, progress)
+    return _finalize(out, df, names, shards, info, identity)
 
 # %% ../nbs/07_data.ipynb #50d7b457
 def _unpickle(path:Path, trust_pickle:bool):
@@ -559,11 +560,11 @@ def import_legacy_pickle(path:str|Path, # clipgpt's dataset.pkl, or a ClipCap pa
     for n, _, r in rows: first.setdefault(n, r)
     names = list(first)
     info = dict(clip_model=config.clip_model, image_feature=config.image_feature, dim=emb.shape[1], clip_arch=None, weights_sha1=None)
-    out, plan = Path(out_dir), _store_plan(names, len(names), info)
+    out, identity = Path(out_dir), _store_identity(names, len(names), info)
     (out/'shards').mkdir(parents=True, exist_ok=True)
     ok = torch.ones(len(names), dtype=torch.uint8)
-    _write_shard(feature_shard_path(out, 0), emb[[first[n] for n in names]].contiguous(), ok, names, 0, {}, plan['encoder_sha1'])
-    return _finalize(out, df, names, [(0, 0, len(names))], info, plan)
+    _write_shard(feature_shard_path(out, 0), emb[[first[n] for n in names]].contiguous(), ok, names, 0, {}, identity['encoder_sha1'])
+    return _finalize(out, df, names, [(0, 0, len(names))], info, identity)
 
 # %% ../nbs/07_data.ipynb #6fed8069
 def collate_captions(items:list, # `CaptionDataset` items: dicts of image_embeds [d] and input_ids [t] (ending with EOS)

@@ -8,6 +8,7 @@ import json, logging, os, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 import pandas as pd
+from fastcore.basics import patch
 import pyarrow as pa
 import pyarrow.parquet as pq
 from .core import ClipcapError, atomic_write, fingerprint, import_extra, remove_stale, write_json
@@ -19,8 +20,9 @@ from .video import video_results
 # %% auto #0
 __all__ = ['LIST_SUFFIXES', 'CAPTION_SCHEMA', 'SEGMENT_SCHEMA', 'require_ray', 'connect', 'show_progress', 'read_path_list',
            'is_ray_dataset', 'list_images', 'caption_table', 'shard_name', 'shard_complete', 'pool_size', 'actor_map',
-           'RayPool', 'ShardCaptioner', 'read_caption_shards', 'count_errors', 'CorpusCaptions', 'caption_corpus',
-           'segment_rows', 'VideoCaptioner', 'caption_videos', 'ShardEncoder', 'RayRunner']
+           'RayPool', 'ShardCaptioner', 'read_caption_shards', 'count_errors', 'CorpusCaptions', 'corpus_shards',
+           'caption_corpus', 'segment_rows', 'VideoCaptioner', 'write_segment_index', 'caption_videos', 'ShardEncoder',
+           'RayRunner']
 
 # %% ../nbs/17_distributed.ipynb #c30376b7
 def require_ray():
@@ -74,6 +76,7 @@ def is_ray_dataset(x, # Anything
     "Whether `x` is a Ray Dataset (tested without importing Ray)."
     return type(x).__module__.startswith('ray.data')
 
+# %% ../nbs/17_distributed.ipynb #5bf113a2
 def list_images(source, # Folder, glob, path, CSV/Parquet list of paths, a list of these, or a Ray Dataset
                 column:str='path', # The column of paths in a list file or a Ray Dataset
                )->list[str]:
@@ -106,6 +109,7 @@ def shard_name(k:int, # Shard number
     "File name of caption shard `k`."
     return f'captions-{k:05d}.parquet'
 
+# %% ../nbs/17_distributed.ipynb #67de24f8
 def shard_complete(path:str|Path, # A shard file
                    job:str, # The fingerprint it must carry
                   )->bool:
@@ -151,15 +155,16 @@ class RayPool:
     num_gpus:float|None=None # GPUs an actor, a fraction to share one (default: 1 when the cluster has GPUs, else 0)
     address:str|None=None # Ray cluster (None: the one connected, else one started here)
 
-    def map(self, items:list, # Work items (dicts of plain values)
-            cls, # Callable class, built once an actor with `kwargs`
-            kwargs:dict, # Its constructor's arguments
-            progress:bool=True, # Show Ray Data's progress bars
-           ):
-        "Connect, then `actor_map` `items` over a pool of this size; yields the rows."
-        connect(self.address); show_progress(progress)
-        yield from actor_map(items, cls, kwargs, self.actors, self.num_cpus, self.num_gpus)
-
+# %% ../nbs/17_distributed.ipynb #2dc2b54b
+@patch
+def map(self:RayPool, items:list, # Work items (dicts of plain values)
+        cls, # Callable class, built once an actor with `kwargs`
+        kwargs:dict, # Its constructor's arguments
+        progress:bool=True, # Show Ray Data's progress bars
+       ):
+    "Connect, then `actor_map` `items` over a pool of this size; yields the rows."
+    connect(self.address); show_progress(progress)
+    yield from actor_map(items, cls, kwargs, self.actors, self.num_cpus, self.num_gpus)
 
 # %% ../nbs/17_distributed.ipynb #2c9acc0f
 class ShardCaptioner:
@@ -169,18 +174,20 @@ class ShardCaptioner:
                 ):
         self.out_dir, self.cap = Path(out_dir), Captioner(**captioner)
 
-    def __call__(self, batch:dict, # Columns shard, paths, job: one row a shard
-                )->dict:
-        "Caption and write the shards of `batch` (columns shard, paths, job); a row each: shard, images, failed, seconds, actor."
-        rows = []
-        for k, paths, job in zip(batch['shard'], batch['paths'], batch['job']):
-            t = time.perf_counter()
-            results = self.cap.caption_results([str(p) for p in paths], expand=False)
-            table = caption_table(results, str(job))
-            atomic_write(self.out_dir/shard_name(int(k)), lambda p: pq.write_table(table, p))
-            rows.append(dict(shard=int(k), n=len(results), failed=sum(not r.ok for r in results),
-                             seconds=time.perf_counter() - t, actor=os.getpid()))
-        return {c: [r[c] for r in rows] for c in ('shard', 'n', 'failed', 'seconds', 'actor')}
+# %% ../nbs/17_distributed.ipynb #eca08405
+@patch
+def __call__(self:ShardCaptioner, batch:dict, # Columns shard, paths, job: one row a shard
+            )->dict:
+    "Caption and write the shards of `batch` (columns shard, paths, job); a row each: shard, images, failed, seconds, actor."
+    rows = []
+    for k, paths, job in zip(batch['shard'], batch['paths'], batch['job']):
+        t = time.perf_counter()
+        results = self.cap.caption_results([str(p) for p in paths], expand=False)
+        table = caption_table(results, str(job))
+        atomic_write(self.out_dir/shard_name(int(k)), lambda p: pq.write_table(table, p))
+        rows.append(dict(shard=int(k), n=len(results), failed=sum(not r.ok for r in results),
+                         seconds=time.perf_counter() - t, actor=os.getpid()))
+    return {c: [r[c] for r in rows] for c in ('shard', 'n', 'failed', 'seconds', 'actor')}
 
 # %% ../nbs/17_distributed.ipynb #1e89e55f
 def read_caption_shards(out_dir:str|Path, # Folder written by `caption_corpus`
@@ -201,6 +208,7 @@ def count_errors(path:str|Path, # A caption shard
     col = pq.read_table(path, columns=['error'])['error']
     return len(col) - col.null_count
 
+# %% ../nbs/17_distributed.ipynb #1663cc7d
 @dataclass
 class CorpusCaptions:
     "What `caption_corpus` left in its folder."
@@ -215,6 +223,19 @@ class CorpusCaptions:
     def read(self)->pd.DataFrame:
         "All the rows, in input order: path, caption, score, nbest, error."
         return read_caption_shards(self.out_dir)
+
+# %% ../nbs/17_distributed.ipynb #3f749d14
+def corpus_shards(paths:list, # The corpus's images, in order
+                  out:Path, # Folder of the shards
+                  shard_size:int, # Images a shard
+                  *job, # What makes a caption: the checkpoint, dtype and decoding options
+                 )->tuple:
+    "The shards `(k, lo, hi)`, their file names and fingerprints; shard files of an earlier, larger corpus are removed."
+    shards = shard_ranges(len(paths), shard_size)
+    names = [shard_name(k) for k, _, _ in shards]
+    for old in out.glob('captions-*.parquet'):
+        if old.name not in names: old.unlink()
+    return shards, names, [fingerprint(*job, paths[lo:hi]) for _, lo, hi in shards]
 
 # %% ../nbs/17_distributed.ipynb #e4163677
 def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of these, or a Ray Dataset with a `path` column
@@ -235,11 +256,7 @@ def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of 
     if not paths: raise ClipcapError(f"no images in {source!r}")
     out.mkdir(parents=True, exist_ok=True)
     remove_stale(out)  # left by a killed run
-    shards = shard_ranges(len(paths), shard_size)
-    names = [shard_name(k) for k, _, _ in shards]
-    for old in out.glob('captions-*.parquet'):
-        if old.name not in names: old.unlink()  # from an earlier, larger corpus
-    jobs = [fingerprint(str(checkpoint), dtype, decode, paths[lo:hi]) for _, lo, hi in shards]
+    shards, names, jobs = corpus_shards(paths, out, shard_size, str(checkpoint), dtype, decode)
     todo = [dict(shard=k, paths=paths[lo:hi], job=j) for (k, lo, hi), j in zip(shards, jobs) if not shard_complete(out/names[k], j)]
     reused, todo = len(shards) - len(todo), todo[:limit]
     write_json(out/'manifest.json', dict(complete=False, shards=names, n_images=len(paths)))
@@ -270,16 +287,35 @@ class VideoCaptioner:
                 ):
         self.video, self.cap = video, Captioner(**captioner)
 
-    def caption(self, path:str)->list[dict]:
-        "Caption one video; its segment rows (a failure is a row with the error, naming the video)."
-        (_, r), = video_results([path], captioner=self.cap, progress=False, journal=False, **self.video)  # actors share folders: no journal
-        return segment_rows(path, error=str(r)) if isinstance(r, Exception) else segment_rows(path, r)
+# %% ../nbs/17_distributed.ipynb #710a5940
+@patch
+def caption(self:VideoCaptioner, path:str)->list[dict]:
+    "Caption one video; its segment rows (a failure is a row with the error, naming the video)."
+    (_, r), = video_results([path], captioner=self.cap, progress=False, journal=False, **self.video)  # actors share folders: no journal
+    return segment_rows(path, error=str(r)) if isinstance(r, Exception) else segment_rows(path, r)
 
-    def __call__(self, batch:dict, # A column `video` of paths
-                )->dict:
-        "Caption the videos of `batch`; the rows of their segments, as columns."
-        rows = [r for v in batch['video'] for r in self.caption(str(v))]
-        return {k: [r[k] for r in rows] for k in SEGMENT_SCHEMA.names}
+# %% ../nbs/17_distributed.ipynb #4d022fdd
+@patch
+def __call__(self:VideoCaptioner, batch:dict, # A column `video` of paths
+            )->dict:
+    "Caption the videos of `batch`; the rows of their segments, as columns."
+    rows = [r for v in batch['video'] for r in self.caption(str(v))]
+    return {k: [r[k] for r in rows] for k in SEGMENT_SCHEMA.names}
+
+# %% ../nbs/17_distributed.ipynb #e8d41e02
+def write_segment_index(rows:list, # Segment rows (`segment_rows`), in any order
+                        videos:list, # The videos, in the order the index lists them
+                        index:str|Path, # Parquet file to write
+                       )->pd.DataFrame:
+    "Write the rows to `index`, by video then time (a failed video's row first); the index as a table (missing values None)."
+    order = {v: i for i, v in enumerate(videos)}
+    rows = sorted(rows, key=lambda r: (order[r['video']], 0.0 if r['error'] is not None else r['start']))
+    table = pa.Table.from_pylist([{**{k: r[k] for k in SEGMENT_SCHEMA.names}, 'files': r['files'] and [str(f) for f in r['files']]} for r in rows],
+                                 schema=SEGMENT_SCHEMA)
+    Path(index).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(index, lambda p: pq.write_table(table, p))
+    df = table.to_pandas()
+    return df.astype(object).where(df.notna(), None)
 
 # %% ../nbs/17_distributed.ipynb #96c247bd
 def caption_videos(videos:list, # Video paths
@@ -300,14 +336,7 @@ def caption_videos(videos:list, # Video paths
     kwargs = dict(video=video, checkpoint=str(checkpoint), device=device, dtype=dtype, batch_size=batch_size,
                   decode=asdict(decode_config(decode)))
     rows = list((pool or RayPool()).map([dict(video=v) for v in videos], VideoCaptioner, kwargs, progress))
-    order = {v: i for i, v in enumerate(videos)}
-    rows.sort(key=lambda r: (order[r['video']], 0.0 if r['error'] is not None else r['start']))
-    for r in rows: r['files'] = None if r['files'] is None else [str(f) for f in r['files']]
-    table = pa.Table.from_pylist([{k: r[k] for k in SEGMENT_SCHEMA.names} for r in rows], schema=SEGMENT_SCHEMA)
-    Path(index).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(index, lambda p: pq.write_table(table, p))
-    df = table.to_pandas()
-    return df.astype(object).where(df.notna(), None)
+    return write_segment_index(rows, videos, index)
 
 # %% ../nbs/17_distributed.ipynb #71408995
 class ShardEncoder:
@@ -317,31 +346,35 @@ class ShardEncoder:
                 ):
         self.encoder, self.job = encoder, job
 
-    def __call__(self, batch:dict, # Columns k, lo, hi: one row a shard
-                )->dict:
-        "Encode and write the shards of `batch`."
-        for k, lo, hi in zip(batch['k'], batch['lo'], batch['hi']):
-            encode_shards([(int(k), int(lo), int(hi))], encoder=self.encoder, num_workers=0, progress=False, **self.job)
-        return dict(shard=list(batch['k']))
+# %% ../nbs/17_distributed.ipynb #f25a02a4
+@patch
+def __call__(self:ShardEncoder, batch:dict, # Columns k, lo, hi: one row a shard
+            )->dict:
+    "Encode and write the shards of `batch`."
+    for k, lo, hi in zip(batch['k'], batch['lo'], batch['hi']):
+        encode_shards([(int(k), int(lo), int(hi))], encoder=self.encoder, num_workers=0, progress=False, **self.job)
+    return dict(shard=list(batch['k']))
 
 # %% ../nbs/17_distributed.ipynb #246b999e
 class RayRunner(RayPool):
     "A `build_feature_store` runner that encodes the shards on a pool of Ray actors: `build_feature_store(..., runner=RayRunner())`."
 
-    def __call__(self, todo:list, # Shards to write: `(k, lo, hi)`
-                 names:list, # Every image of the store, in order
-                 images_dir:str|Path, # Folder the names are relative to
-                 encoder, # The store's `ImageEncoder`
-                 encoder_sha:str, # Its fingerprint
-                 out_dir:str|Path, # The store's folder
-                 batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
-                 device:str|None=None, # Device in each actor (default: its GPU when it has one)
-                 num_workers:int|None=None, # Not used: each actor reads its own images
-                 progress:bool=True, # Show Ray Data's progress bars
-                ):
-        "Encode and write the shards `todo`, as `clipcap.data.encode_shards` does, one shard a task."
-        if not todo: return
-        job = dict(encoder=encoder, names=list(names), images_dir=str(Path(images_dir).absolute()), encoder_sha=encoder_sha,
-                   out_dir=str(Path(out_dir).absolute()), batch_size=batch_size, device=device)
-        items = [dict(k=k, lo=lo, hi=hi) for k, lo, hi in todo]
-        for _ in self.map(items, ShardEncoder, job, progress): pass
+# %% ../nbs/17_distributed.ipynb #101b510e
+@patch
+def __call__(self:RayRunner, todo:list, # Shards to write: `(k, lo, hi)`
+             names:list, # Every image of the store, in order
+             images_dir:str|Path, # Folder the names are relative to
+             encoder, # The store's `ImageEncoder`
+             encoder_sha:str, # Its fingerprint
+             out_dir:str|Path, # The store's folder
+             batch_size:int=ENCODE_BATCH_SIZE, # Images per forward pass
+             device:str|None=None, # Device in each actor (default: its GPU when it has one)
+             num_workers:int|None=None, # Not used: each actor reads its own images
+             progress:bool=True, # Show Ray Data's progress bars
+            ):
+    "Encode and write the shards `todo`, as `clipcap.data.encode_shards` does, one shard a task."
+    if not todo: return
+    job = dict(encoder=encoder, names=list(names), images_dir=str(Path(images_dir).absolute()), encoder_sha=encoder_sha,
+               out_dir=str(Path(out_dir).absolute()), batch_size=batch_size, device=device)
+    items = [dict(k=k, lo=lo, hi=hi) for k, lo, hi in todo]
+    for _ in self.map(items, ShardEncoder, job, progress): pass

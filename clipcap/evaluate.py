@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from pycocoevalcap.tokenizer import ptbtokenizer as _ptb
 from .core import ClipcapError, from_hub, write_csv, write_json
-from .config import DECODING, ENCODE_BATCH_SIZE, PTB_TOKENIZERS, RESULT_FOLDERS, ClipCapConfig, DecodeConfig, decode_config, require
+from .config import DECODING, ENCODE_BATCH_SIZE, EVAL_SPLIT, PTB_TOKENIZERS, RESULT_FOLDERS, ClipCapConfig, DecodeConfig, decode_config, require
 from .model import ClipCapModel, pad_with_eos
 from .image_files import render_caption
 from .generate import generate
@@ -461,7 +461,7 @@ _CIDER_NOTE = "CIDEr (coco-caption's CIDEr-D) takes its IDF from this split's re
 
 def evaluate(model:ClipCapModel, # The captioner
              data:FeatureStore|str|Path, # A feature store (or its folder) with the split's features and references
-             split:str='test', # Which split to evaluate
+             split:str=EVAL_SPLIT, # Which split to evaluate
              out_dir:str|Path|None=RESULT_FOLDERS['evaluate'], # Results folder (None: write nothing)
              images_dir:str|Path|None=None, # Folder of the images, for rendered examples (None: no renders)
              examples:int|None=None, # Render at most this many images (None: all, 0: none)

@@ -58,6 +58,7 @@ def write_shapes(folder:str|Path, # Folder to write: `results.csv` and `images/`
     return make_synthetic_dataset(folder, n_images, seed, recipe.n_objects, vary=('colour', 'shape', 'size'), colours=recipe.colours,
                                   shapes=recipe.shapes, relations=recipe.relations, captions_per_image=captions_per_image)
 
+# %% ../nbs/09_shapes.ipynb #ab7ce91f
 def shapes_config(recipe:ShapesRecipe=SHAPES_RECIPE, # Sizes of the encoder, mapper and decoder
                  )->ClipCapConfig:
     "The shapes model's architecture: a tiny CLIP that sees the picture as one patch, an MLP mapper, a tiny GPT-2."
@@ -135,6 +136,7 @@ class ShapePicture:
     phrasings:tuple # Every right caption (lower case, no final period)
     objects:int # 1 or 2
 
+# %% ../nbs/09_shapes.ipynb #35a56430
 def write_shape_pictures(folder:str|Path, # Folder to write: `results.csv` and `images/`
                          n:int=6, # How many pictures
                          seed:int=1, # Seed of the pictures (not the recipe's: those trained the model)
@@ -157,6 +159,7 @@ def caption_files(model:ClipCapModel, # A model with its image encoder
         out += generate(model, feats).captions
     return out
 
+# %% ../nbs/09_shapes.ipynb #7c56edc2
 def score_captions(pictures:list[ShapePicture], # Pictures and their right captions
                    captions:list[str], # A caption of each
                   )->pd.DataFrame:
@@ -171,6 +174,7 @@ def check_captions(model:ClipCapModel, # A model with its image encoder
     "Caption the pictures' files with the model and score the captions (`score_captions`' table)."
     return score_captions(pictures, caption_files(model, [p.path for p in pictures]))
 
+# %% ../nbs/09_shapes.ipynb #78d02cab
 def exact_rates(checked:pd.DataFrame, # From `check_captions` or `score_captions`
                )->dict:
     "The share of exact captions, by the number of objects in the picture: `{1: ..., 2: ...}`."
@@ -204,6 +208,7 @@ class VideoScene:
     end:float # When the next scene starts (or the video ends), in seconds
     picture:np.ndarray=field(repr=False) # The RGB picture shown
 
+# %% ../nbs/09_shapes.ipynb #53727d22
 def _scene_unlike(rng:random.Random, recipe:ShapesRecipe, previous:str|None)->dict:
     "A random scene of the recipe's grammar whose plainest caption is not `previous`."
     while True:
