@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 from fastcore.basics import patch
 from .core import import_extra
-from .config import DecodeConfig, FrameSampling, Serving, STRATEGIES, SUBTITLE_FORMATS
+from .config import APP_BATCH_SIZE, IMAGE_MODEL, DecodeConfig, FrameSampling, Serving, STRATEGIES, SUBTITLE_FORMATS
 from .checkpoints import released_name
 from .captioner import Captioner, caption_images
 from .frames import open_video
@@ -395,10 +395,10 @@ def video_tab(gr, # The gradio module
              [player, table, gallery, files], api_name='caption_video', validator=partial(hold_uploads, backend), **QUEUE)
 
 # %% ../nbs/16_app.ipynb #94118a9e
-def make_app(checkpoint:str|Path|Captioner='S', # What `Captioner` takes (released name, folder, file, hub id), or a `Captioner`
+def make_app(checkpoint:str|Path|Captioner=IMAGE_MODEL, # What `Captioner` takes (released name, folder, file, hub id), or a `Captioner`
              device:str|None=None, # Model device (default: the best available)
              dtype:str|None=None, # Model dtype (default: the weights' own)
-             batch_size:int=8, # Images or frames per model call
+             batch_size:int=APP_BATCH_SIZE, # Images or frames per model call
              keep:int=3600, # Seconds a result stays downloadable
              cache:str|Path|None=None, # Cache folder for released weights (default: `clipcap.checkpoints.cache_dir()`)
             ):

@@ -14,7 +14,7 @@ from PIL import Image
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import Journal, SettingsError, path_text, write_csv, write_json
-from .config import BATCH_SIZE, DecodeConfig, decode_config
+from .config import BATCH_SIZE, IMAGE_MODEL, DecodeConfig, decode_config
 from .model import ClipCapModel
 from .checkpoints import CHECKPOINT_SUFFIXES, clipgpt_size, load_model, released_name
 from .image_files import load_image, ImageLoadError, render_caption
@@ -65,7 +65,7 @@ class CaptionResult:
 # %% ../nbs/11_captioner.ipynb #38f99b27
 class Captioner:
     "Load a captioning model once; caption images in batches."
-    def __init__(self, checkpoint:str|Path|ClipCapModel='S', # Released name ('S', 'L', 'coco', 'conceptual', 'coco-transformer'), folder, file, hub id or model
+    def __init__(self, checkpoint:str|Path|ClipCapModel=IMAGE_MODEL, # Released name ('S', 'L', 'coco', 'conceptual', 'coco-transformer'), folder, file, hub id or model
                  device:str|torch.device|None=None, # Default: 'cuda' when available, else 'cpu'
                  dtype:str|torch.dtype|None=None, # e.g. 'fp16' on a GPU, 'fast' or 'fp32' on a CPU; default: chosen per part (`clipcap.core.precision_plan`)
                  batch_size:int=BATCH_SIZE, # Images per encoder/generate call
@@ -240,7 +240,7 @@ def _from_journal(record:dict)->CaptionResult|None:
 
 # %% ../nbs/11_captioner.ipynb #c9d70cd3
 def image_results(paths, # Paths, folders, globs, Pillow images or arrays
-                  checkpoint:str|Path|ClipCapModel='S', # What `Captioner` takes (when no `captioner` is given)
+                  checkpoint:str|Path|ClipCapModel=IMAGE_MODEL, # What `Captioner` takes (when no `captioner` is given)
                   res_path:str|Path|None=None, # Write `<stem>-R<tag>.jpg` renders here (None: no renders)
                   json_path:str|Path|None=None, # At the end, write every result here (`write_results`)
                   csv_path:str|Path|None=None, # At the end, write `RESULT_COLUMNS` here
@@ -269,7 +269,7 @@ def image_results(paths, # Paths, folders, globs, Pillow images or arrays
 
 # %% ../nbs/11_captioner.ipynb #eff96954
 def caption_images(paths, # Paths, folders, globs, Pillow images or arrays
-                   checkpoint:str|Path|ClipCapModel='S', # What `Captioner` takes (when no `captioner` is given)
+                   checkpoint:str|Path|ClipCapModel=IMAGE_MODEL, # What `Captioner` takes (when no `captioner` is given)
                    res_path:str|Path|None=None, # Write `<stem>-R<tag>.jpg` renders here (None: no renders)
                    **kwargs, # More of `image_results`: json_path, csv_path, resume, captioner, `Captioner` options
                   )->list[CaptionResult]:

@@ -11,7 +11,7 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file
 from .core import ClipcapError, SettingsError, pick_device, precision_plan, host_answers, short_reason
-from .config import ClipCapConfig, get_config, DECODING, RELEASED, SIZES, Released, released_name
+from .config import ClipCapConfig, get_config, DECODING, IMAGE_MODEL, RELEASED, SIZES, Released, released_name
 from .tiny import REAL_SIZES
 from .model import ClipCapModel, ImageEncoder, complete_config, decoder_tokenizer, saved_weight
 
@@ -266,7 +266,7 @@ def clipgpt_size(config:ClipCapConfig, # A model's config
     return next((s for s in SIZES if same(get_config(s))), None)
 
 # %% ../nbs/05_checkpoints.ipynb #7dbda70c
-def load_model(checkpoint:str|Path|ClipCapModel='S', # Released name, folder, checkpoint file, hub id, or a model
+def load_model(checkpoint:str|Path|ClipCapModel=IMAGE_MODEL, # Released name, folder, checkpoint file, hub id, or a model
                device:str|torch.device|None=None, # Default: 'cuda' when available, else 'cpu'
                dtype:str|torch.dtype|None=None, # e.g. torch.float16 or 'bf16'; 'fast': the CPU fast path; 'int8': it with int8 decoder blocks; default: chosen per part (`precision_plan`)
                config:ClipCapConfig|str|None=None, # Architecture of a checkpoint file (default: read from its keys)

@@ -13,7 +13,7 @@ from fastcore.docments import docments
 from .core import ClipcapError, SettingsError, UsageError, check_writable, path_text, DTYPES, PLANS
 from .config import (RELEASED, SIZES, PRESETS, IMAGE_FEATURES, STRATEGIES, SUBTITLE_FORMATS, FRAME_CHOICES, BEAM_SEARCHES,
                             MIXED_PRECISIONS, PTB_TOKENIZERS, BATCH_SIZE, ENCODE_BATCH_SIZE, SHARD_SIZE, SPLIT_RATIOS, SPLIT_SEED,
-                            RESULT_FOLDERS, VIDEO_FORMATS, LANG, DEFAULT_PRESET, EVAL_SPLIT, DecodeConfig, TrainConfig, FrameSampling, Serving, settings_of, size_preset)
+                            RESULT_FOLDERS, VIDEO_FORMATS, LANG, DEFAULT_PRESET, EVAL_SPLIT, APP_BATCH_SIZE, IMAGE_MODEL, VIDEO_MODEL, DecodeConfig, TrainConfig, FrameSampling, Serving, settings_of, size_preset)
 
 # %% auto #0
 __all__ = ['ALIASES', 'OLD_SPELLINGS', 'MOVED', 'BOOL_WORDS', 'CHOICES', 'CLIPGPT_WEIGHTS', 'SHAPES', 'FIELD_OPTIONS',
@@ -168,7 +168,7 @@ CLIPGPT_WEIGHTS = {'S': 'weights/small', 'L': 'weights/large'}  # where clipgpt'
 SHAPES = 'shapes'  # -C shapes: the shapes model (`clipcap.shapes`), built offline on first use
 
 def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
-                  default:str='S', # The command's released size when neither -C nor -S is given
+                  default:str=IMAGE_MODEL, # The command's released size when neither -C nor -S is given
                  )->str:
     "What -C and -S name: a released size, the shapes model, or the checkpoint (found where clipgpt's scripts kept it)."
     if args.checkpoint is None: return args.size or default
@@ -384,7 +384,7 @@ def caption_videos_command(args)->int:
     model = dict(device=args.device, dtype=args.dtype, batch_size=args.batch_size, decode=decode, cache=args.cache, size=args.size)
     done, failed = 0, 0
     try:
-        with contextlib.closing(video_results(videos, sampling, checkpoint_of(args, 'L'), resume=not args.overwrite, progress=True, **options, **model)) as results:
+        with contextlib.closing(video_results(videos, sampling, checkpoint_of(args, VIDEO_MODEL), resume=not args.overwrite, progress=True, **options, **model)) as results:
             for v, res in results: done += 1; failed += isinstance(res, Exception); _print_video(v, res)
     except KeyboardInterrupt as e: raise Stopped(f"{done} of {len(videos)} videos done", *e.args[1:]) from None
     if failed: print(f"{failed} of {done} videos failed", file=sys.stderr)
@@ -398,7 +398,7 @@ def ray_videos_command(videos:list, # Video paths
     "What `clipcap-video --ray` does: caption the videos, one line each, failures on stderr; the exit code."
     from clipcap.distributed import RayPool, caption_videos
     index = Path(args.index or Path(args.out_dir or '.')/'segments.parquet')
-    df = caption_videos(videos, index, pool=RayPool(address=args.ray_address), checkpoint=checkpoint_of(args, 'L'),
+    df = caption_videos(videos, index, pool=RayPool(address=args.ray_address), checkpoint=checkpoint_of(args, VIDEO_MODEL),
                         batch_size=args.batch_size, device=args.device, dtype=args.dtype, decode=settings_from(DecodeConfig, args), **options)
     for v, g in df.groupby('video', sort=False):
         if g.error.iloc[0] is not None: print(f"error: {g.error.iloc[0]}", file=sys.stderr)
@@ -530,7 +530,7 @@ def app_parser()->argparse.ArgumentParser:
     "The flags of `clipcap-app`."
     p = new_parser('clipcap-app', "Serve the clipcap web app: caption pictures and subtitle videos in the browser.")
     settings_flags(p, Serving, 'Serving')
-    model_flags(p, batch_size=8)
+    model_flags(p, batch_size=APP_BATCH_SIZE)
     return p
 
 def serve_app_command(args)->int:

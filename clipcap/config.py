@@ -13,11 +13,11 @@ from .core import SettingsError, write_json
 # %% auto #0
 __all__ = ['MAPPINGS', 'IMAGE_FEATURES', 'TRAIN_GPT', 'DECODING', 'SIZES', 'PRESETS', 'DEFAULT_PRESET', 'RELEASED',
            'BEAM_SEARCHES', 'MAX_BEAMS', 'MAX_TOKENS', 'MIXED_PRECISIONS', 'SPLIT_RATIOS', 'TRAIN_PRESETS',
-           'STRATEGIES', 'SUBTITLE_FORMATS', 'FRAME_CHOICES', 'SIZE_UNITS', 'BATCH_SIZE', 'ENCODE_BATCH_SIZE',
-           'SHARD_SIZE', 'SPLIT_SEED', 'RESULT_FOLDERS', 'VIDEO_FORMATS', 'LANG', 'PTB_TOKENIZERS', 'EVAL_SPLIT',
-           'require', 'is_number', 'ClipCapConfig', 'size_preset', 'get_config', 'Released', 'released_name',
-           'DecodeConfig', 'settings_of', 'decode_config', 'TrainConfig', 'train_config', 'FrameSampling',
-           'upload_limit', 'bind_error', 'check_address', 'Serving']
+           'STRATEGIES', 'SUBTITLE_FORMATS', 'FRAME_CHOICES', 'SIZE_UNITS', 'BATCH_SIZE', 'APP_BATCH_SIZE',
+           'ENCODE_BATCH_SIZE', 'SHARD_SIZE', 'SPLIT_SEED', 'RESULT_FOLDERS', 'VIDEO_FORMATS', 'LANG', 'PTB_TOKENIZERS',
+           'EVAL_SPLIT', 'IMAGE_MODEL', 'VIDEO_MODEL', 'require', 'is_number', 'ClipCapConfig', 'size_preset',
+           'get_config', 'Released', 'released_name', 'DecodeConfig', 'settings_of', 'decode_config', 'TrainConfig',
+           'train_config', 'FrameSampling', 'upload_limit', 'bind_error', 'check_address', 'Serving']
 
 # %% ../nbs/01_config.ipynb #dc82d2d2
 def require(ok:bool, # Whether the setting is acceptable
@@ -386,6 +386,7 @@ class Serving:
 
 # %% ../nbs/01_config.ipynb #f1c36f0c
 BATCH_SIZE = 32  # images or frames a captioning model call
+APP_BATCH_SIZE = 8  # the same in the web app, where a request waits for the whole batch
 ENCODE_BATCH_SIZE = 64  # images a CLIP call when encoding a data set or evaluating
 SHARD_SIZE = 4096  # images a feature-store shard (the unit of resumption)
 SPLIT_SEED = 100  # seed of the split of a data set into training, validation and test images (clipgpt's)
@@ -393,3 +394,4 @@ RESULT_FOLDERS = dict(image='./data/result/prediction', evaluate='./data/result/
 VIDEO_FORMATS, LANG = ('srt', 'json'), 'en'  # what a video writes unless told otherwise: clipgpt's SRT and JSON, in English
 PTB_TOKENIZERS = ('auto', 'java', 'python')  # evaluation's tokenizers: 'auto' is Java when available, else the Python stand-in
 EVAL_SPLIT = 'test'  # the split a model is evaluated on
+IMAGE_MODEL, VIDEO_MODEL = 'S', 'L'  # the released model images and videos are captioned with unless told (as clipgpt's image2caption.py and v2c.py)

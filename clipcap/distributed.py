@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from .core import ClipcapError, atomic_write, fingerprint, import_extra, remove_stale, write_json
 from .captioner import Captioner, expand_images
-from .config import BATCH_SIZE, ENCODE_BATCH_SIZE, DecodeConfig, decode_config
+from .config import BATCH_SIZE, IMAGE_MODEL, VIDEO_MODEL, ENCODE_BATCH_SIZE, DecodeConfig, decode_config
 from .data import encode_shards, shard_ranges
 from .video import video_results
 
@@ -240,7 +240,7 @@ def corpus_shards(paths:list, # The corpus's images, in order
 # %% ../nbs/17_distributed.ipynb #e4163677
 def caption_corpus(source, # Folder, glob, CSV/Parquet list of paths, a list of these, or a Ray Dataset with a `path` column
                    out_dir:str|Path, # Folder of the Parquet shards (created; a run there is resumed)
-                   checkpoint:str|Path='S', # What `Captioner` takes, as a name or path every actor can load
+                   checkpoint:str|Path=IMAGE_MODEL, # What `Captioner` takes, as a name or path every actor can load
                    shard_size:int=1000, # Images a shard: the unit of work and of resumption
                    pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
                    batch_size:int=BATCH_SIZE, # Images a model call
@@ -320,7 +320,7 @@ def write_segment_index(rows:list, # Segment rows (`segment_rows`), in any order
 # %% ../nbs/17_distributed.ipynb #96c247bd
 def caption_videos(videos:list, # Video paths
                    index:str|Path, # Parquet file to write: every video's segments (a failed video: a row with its error)
-                   checkpoint:str|Path='L', # What `Captioner` takes, as a name or path every actor can load
+                   checkpoint:str|Path=VIDEO_MODEL, # What `Captioner` takes, as a name or path every actor can load
                    pool:RayPool|None=None, # Where and how wide to run (default: `RayPool()`: a cluster connected or started here, as many actors as fit)
                    batch_size:int=BATCH_SIZE, # Frames a model call
                    device:str|None=None, # Model device in each actor (default: its GPU when it has one)

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastcore.basics import patch
 from PIL import Image
 from .core import ClipcapError, Journal, Prefetch, UsageError, atomic_folder, path_text
-from .config import BATCH_SIZE, LANG, VIDEO_FORMATS, FrameSampling, settings_of
+from .config import BATCH_SIZE, LANG, VIDEO_FORMATS, VIDEO_MODEL, FrameSampling, settings_of
 from .image_files import render_caption
 from .frames import VideoError, VideoInfo, file_problem, open_video
 from .sampling import read_frames, sample_frames
@@ -136,7 +136,7 @@ def _caption_slots(info:VideoInfo, # The video
 # %% ../nbs/15_video.ipynb #bb8b9c08
 def caption_video(path:str|Path, # The video
                   sampling:FrameSampling|dict|None=None, # Which frames to caption (`clipcap.config.FrameSampling`)
-                  checkpoint:str|Path='L', # The model (what `Captioner` takes), when no `captioner` is given
+                  checkpoint:str|Path=VIDEO_MODEL, # The model (what `Captioner` takes), when no `captioner` is given
                   out_dir:str|Path|None=None, # Where to write (default: next to the video)
                   formats:tuple=VIDEO_FORMATS, # Any of `SUBTITLE_FORMATS`
                   save_frames:bool=True, # Write `<stem>_captioning_frames/` (frames and captioned renders)
@@ -220,7 +220,7 @@ def _finished(journal:Journal|None, # The batch's journal, if it keeps one
 # %% ../nbs/15_video.ipynb #62f36bef
 def video_results(videos:list, # Video paths
                   sampling:FrameSampling|dict|None=None, # Which frames to caption (`clipcap.config.FrameSampling`)
-                  checkpoint:str|Path='L', # The model (what `Captioner` takes), when no `captioner` is given
+                  checkpoint:str|Path=VIDEO_MODEL, # The model (what `Captioner` takes), when no `captioner` is given
                   out_dir:str|Path|None=None, # Where to write (default: next to each video)
                   formats:tuple=VIDEO_FORMATS, # Any of `SUBTITLE_FORMATS`
                   save_frames:bool=True, # Write each video's frames folder
