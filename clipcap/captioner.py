@@ -148,8 +148,9 @@ def iter_results(self:Captioner, images, # What `expand_images` accepts
         for n, chunk in enumerate(chunks):
             loaded = [f.result() for f in pending]
             pending = submit(n + 1)  # read the next batch while the model works on this one
-            for r, (im, _) in zip(self._caption_loaded(chunk, loaded), loaded): yield r, im
-            bar.update(len(chunk))
+            for r, (im, _) in zip(self._caption_loaded(chunk, loaded), loaded):
+                bar.update(1)  # before the yield: a caller that stops after the last image still sees the bar full
+                yield r, im
 
 # %% ../nbs/11_captioner.ipynb #9ddc8928
 @patch
