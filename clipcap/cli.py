@@ -180,7 +180,7 @@ def checkpoint_of(args, # Parsed flags with `checkpoint` and `size`
     return args.checkpoint
 
 # %% ../nbs/18_cli.ipynb #66c467c9
-FIELD_OPTIONS = {'n_frames': 'num_frames', 'images_dir': 'images', 'ratios': ('train', 'val')}  # fields set by options of other names
+FIELD_OPTIONS = {'n_frames': ('num_frames',), 'images_dir': ('images',), 'ratios': ('train', 'val')}  # fields set by options of other names
 
 def flag_table(parser:argparse.ArgumentParser, # The command's parser
               )->dict:
@@ -188,8 +188,7 @@ def flag_table(parser:argparse.ArgumentParser, # The command's parser
     def shown(opts): return opts[-1] + (f" ({opts[0]})" if len(opts) > 1 and len(opts[0]) == 2 else '')
     yes_no = lambda a, o: isinstance(a, argparse.BooleanOptionalAction) and o.startswith('--no-')  # the negative form
     t = {a.dest: shown([o for o in a.option_strings if not yes_no(a, o)]) if a.option_strings else a.dest for a in parser._actions if a.dest != 'help'}
-    named = lambda o: ' and '.join(t[x] for x in o) if isinstance(o, tuple) and all(x in t for x in o) else t.get(o) if isinstance(o, str) else None
-    return t | {f: named(o) for f, o in FIELD_OPTIONS.items() if named(o)}
+    return t | {f: ' and '.join(t[o] for o in opts) for f, opts in FIELD_OPTIONS.items() if all(o in t for o in opts)}
 
 # %% ../nbs/18_cli.ipynb #c9b8663b
 class Stopped(KeyboardInterrupt):
